@@ -1,0 +1,178 @@
+//! Ansible's binary module protocol, once, for every module of the collection.
+//!
+//! Ansible copies a binary module to the host and runs it with one argument: the path of a JSON
+//! file holding the task's options and `_ansible_*` settings. The module prints one JSON object.
+//! [`run`] does everything around a module's own logic: reads the arguments, validates them
+//! with AnsibleModule's rules and texts, honours check and diff mode, scrubs secrets, and turns
+//! errors and panics into JSON failures. It knows nothing about vhost-user.
+
+mod convert;
+mod ctx;
+pub mod files;
+mod result;
+#[cfg(feature = "sidecar-check")]
+pub mod sidecar;
+pub mod spec;
+mod validate;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+pub use convert::expand_path;
+pub use ctx::Ctx;
+pub use result::{Context, Deprecation, Diff, Failure, ModuleResult};
+pub use spec::{ArgSpec, Kind, Lit, Opt, RequiredIf};
+pub use validate::{Invalid, Validated, validate};
+
+static MODULE_NAME: OnceLock<String> = OnceLock::new();
+
+/// Runs a module: `main` gets the validated parameters and the run's settings, and returns
+/// the result or a failure. Exit code 1 on failure, as Ansible's own modules do.
+pub fn run<P: DeserializeOwned>(
+    spec: &ArgSpec,
+    main: impl FnOnce(P, &mut Ctx) -> Result<ModuleResult, Failure>,
+) -> ExitCode {
+    install_panic_hook();
+    let (output, failed) = match prepare::<P>(spec) {
+        Ok((params, mut ctx, validated)) => {
+            let outcome = if ctx.check_mode && !spec.supports_check_mode {
+                let mut skipped = ModuleResult::new(false);
+                skipped.msg = Some(format!(
+                    "remote module ({}) does not support check mode",
+                    ctx.module_name
+                ));
+                skipped.set("skipped", true);
+                Ok(skipped)
+            } else {
+                main(params, &mut ctx)
+            };
+            let (mut result, failed) = match outcome {
+                Ok(result) => (result, false),
+                Err(Failure { msg, result }) => {
+                    let mut result = *result;
+                    result.msg = Some(msg);
+                    (result, true)
+                }
+            };
+            let mut warnings = std::mem::take(&mut ctx.warnings);
+            warnings.append(&mut result.warnings);
+            result.warnings = warnings;
+            (
+                result.to_json(failed, ctx.diff, &validated.no_log_values),
+                failed,
+            )
+        }
+        Err(failure) => (failure, true),
+    };
+    emit(&output);
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Reads and validates the arguments; an error is the complete JSON failure to print.
+fn prepare<P: DeserializeOwned>(spec: &ArgSpec) -> Result<(P, Ctx, Validated), Value> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let binary = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map_or_else(String::new, |n| {
+            n.to_string_lossy()
+                .trim_start_matches("AnsiballZ_")
+                .to_owned()
+        });
+    let fail = |msg: String| serde_json::json!({"failed": true, "changed": false, "msg": msg});
+    if args.len() != 2 {
+        return Err(fail(format!(
+            "{binary} is an Ansible module: run it from a playbook or with `ansible -m`. Ansible \
+             calls it with exactly one argument, the path of a JSON file of arguments; it got {}.",
+            args.len().saturating_sub(1)
+        )));
+    }
+    let text = std::fs::read(&args[1]).map_err(|e| {
+        fail(format!(
+            "could not read the module arguments file {}: {e}",
+            args[1].to_string_lossy()
+        ))
+    })?;
+    let mut params = match serde_json::from_slice::<Value>(&text) {
+        Ok(Value::Object(map)) => unwrap_module_args(map),
+        Ok(_) => {
+            return Err(fail(
+                "the module arguments file must hold a JSON object".into(),
+            ));
+        }
+        Err(e) => {
+            return Err(fail(format!(
+                "the module arguments file is not valid JSON: {e}"
+            )));
+        }
+    };
+    let mut ctx = Ctx::take_from(&mut params, &binary);
+    let _ = MODULE_NAME.set(ctx.module_name.clone());
+    let validated = validate(spec, params, ctx.ignore_unknown_opts).map_err(|invalid| {
+        fail(match invalid {
+            Invalid::Rule(msg) => msg,
+            Invalid::Unsupported(msg) => {
+                format!(
+                    "Unsupported parameters for ({}) module: {msg}",
+                    ctx.module_name
+                )
+            }
+        })
+    })?;
+    ctx.warnings.clone_from(&validated.warnings);
+    let params = P::deserialize(Value::Object(validated.params.clone())).map_err(|e| {
+        fail(format!(
+            "internal error in {}: its parameters do not fit its spec ({e}); please report this bug",
+            ctx.module_name
+        ))
+    })?;
+    Ok((params, ctx, validated))
+}
+
+/// Python modules get `{"ANSIBLE_MODULE_ARGS": {...}}`; accept that shape too, so a module
+/// can be run by hand with the same file.
+fn unwrap_module_args(mut map: Map<String, Value>) -> Map<String, Value> {
+    if map.len() == 1 {
+        if let Some(Value::Object(inner)) = map.remove("ANSIBLE_MODULE_ARGS") {
+            return inner;
+        }
+    }
+    map
+}
+
+fn emit(output: &Value) {
+    let mut stdout = std::io::stdout().lock();
+    // Nothing useful can be done if stdout is gone; Ansible then reports the missing JSON.
+    let _ = writeln!(stdout, "{output}");
+    let _ = stdout.flush();
+}
+
+/// A bug must still answer in JSON, naming the module, never with a bare backtrace.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let name = MODULE_NAME.get().map_or("the module", String::as_str);
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let place = info
+            .location()
+            .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
+        emit(&serde_json::json!({
+            "failed": true,
+            "changed": false,
+            "msg": format!("internal error in {name}: {payload}{place}. This is a bug; please report it with the task that triggered it."),
+        }));
+        std::process::exit(1);
+    }));
+}
