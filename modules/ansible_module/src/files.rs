@@ -143,6 +143,8 @@ pub fn backup(path: &Path) -> io::Result<PathBuf> {
 }
 
 /// `YYYY-MM-DD@HH:MM:SS` in the host's local time zone.
+// musl marks `time_t` deprecated while it moves to 64 bits; it is already 64 bits on x86_64.
+#[allow(deprecated)]
 fn local_timestamp() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -1,0 +1,236 @@
+//! `nfv.vhostuser.qemu_conf`: ensures settings in libvirt's qemu.conf, above all the `group`
+//! QEMU runs as, which must be the group that owns the vhost-user sockets (`hugetlbfs`).
+//!
+//! The file is read as libvirt's virconf reads it: the first active occurrence of a key is the
+//! one libvirt uses, so a setting is rewritten where libvirt will see it and later duplicates
+//! are commented out. Every other byte of the file stays as it was.
+
+use std::io::ErrorKind;
+use std::path::Path;
+
+use ansible_module::{ArgSpec, Context, Ctx, Diff, Failure, Kind, Lit, ModuleResult, Opt};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use vhostuser::qemu_conf::{self, Applied, Desired, Document};
+
+const OPTIONS: &[Opt] = &[
+    Opt::new("path", Kind::Path).default(Lit::Str("/etc/libvirt/qemu.conf")),
+    Opt::new("user", Kind::Str),
+    Opt::new("group", Kind::Str),
+    Opt::new("settings", Kind::Dict),
+    Opt::new("state", Kind::Str)
+        .choices(&["present", "absent"])
+        .default(Lit::Str("present")),
+    Opt::new("backup", Kind::Bool).default(Lit::Bool(false)),
+    Opt::new("create", Kind::Bool).default(Lit::Bool(false)),
+];
+
+/// The module's argument spec; `plugins/modules/qemu_conf.yml` documents exactly these options.
+pub const SPEC: ArgSpec = ArgSpec::new(OPTIONS).required_one_of(&[&["user", "group", "settings"]]);
+
+/// A new qemu.conf may hold passwords (VNC, SPICE), so only root reads it, as packaged.
+const NEW_FILE_MODE: u32 = 0o600;
+
+#[derive(Debug, Deserialize)]
+pub struct Params {
+    pub path: String,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub settings: Option<Map<String, Value>>,
+    pub state: State,
+    pub backup: bool,
+    pub create: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Present,
+    Absent,
+}
+
+/// The keys to manage and what each should become, in the order given.
+fn wanted(params: &Params) -> Result<Vec<(String, Desired)>, Failure> {
+    let mut wanted = Vec::new();
+    let desire = |value: Value| match params.state {
+        State::Present => Ok(Desired::Present(qemu_conf::Value::from_json(&value)?)),
+        State::Absent => Ok(Desired::Absent),
+    };
+    for (key, value) in [("user", &params.user), ("group", &params.group)] {
+        if let Some(value) = value {
+            wanted.push((
+                key.to_owned(),
+                desire(Value::String(value.clone())).map_err(Failure::new)?,
+            ));
+        }
+    }
+    for (key, value) in params.settings.iter().flatten() {
+        if wanted.iter().any(|(k, _)| k == key) {
+            return Err(Failure::new(format!(
+                "settings repeats '{key}', which is also given as the {key} option; give it once"
+            )));
+        }
+        let desired = desire(value.clone())
+            .map_err(|e: String| Failure::new(format!("settings.{key}: {e}")))?;
+        wanted.push((key.clone(), desired));
+    }
+    Ok(wanted)
+}
+
+/// Reads the file; `None` when it does not exist and may be created.
+fn read(path: &Path, params: &Params) -> Result<Option<Vec<u8>>, Failure> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == ErrorKind::NotFound && params.create => {
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+            match parent {
+                Some(dir) if !dir.is_dir() => Err(Failure::new(format!(
+                    "{} does not exist and cannot be created: its directory {} does not exist",
+                    path.display(),
+                    dir.display()
+                ))),
+                _ => Ok(None),
+            }
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => Err(Failure::new(format!(
+            "{} does not exist; set create: true to create it, or give the right path (TripleO \
+             keeps nova_libvirt's copy under /var/lib/config-data/puppet-generated/nova_libvirt/etc/libvirt/)",
+            path.display()
+        ))),
+        Err(e) if path.is_dir() => Err(Failure::new(format!(
+            "{} is a directory ({e}); give the path of the qemu.conf file itself",
+            path.display()
+        ))),
+        Err(e) => Err(Failure::new(format!(
+            "could not read {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// A user or group that does not resolve here is only a warning: TripleO's copy of qemu.conf
+/// is read inside the `nova_libvirt` container, whose users the host may not have.
+fn check_identity(key: &str, value: &qemu_conf::Value, path: &str) -> Option<String> {
+    let qemu_conf::Value::Str(name) = value else {
+        return None;
+    };
+    // "+107" is a numeric id by libvirt's rule, and needs no name.
+    if name
+        .strip_prefix('+')
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let known = match key {
+        "user" => nix::unistd::User::from_name(name).ok().flatten().is_some(),
+        "group" => nix::unistd::Group::from_name(name).ok().flatten().is_some(),
+        _ => return None,
+    };
+    (!known).then(|| {
+        format!(
+            "{key} '{name}' set in {path} does not exist on this host; QEMU will not start with it \
+             unless it exists where libvirt runs (for example inside the nova_libvirt container)"
+        )
+    })
+}
+
+/// The module: bring the file to the wanted settings.
+pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
+    let wanted = wanted(params)?;
+    let path = Path::new(&params.path);
+    let original = read(path, params)?;
+    let before = original.clone().unwrap_or_default();
+    let display = path.display().to_string();
+    let parsed: Document = qemu_conf::parse(&before).map_err(|e| {
+        Failure::new(format!(
+            "could not parse {display}: {e}; fix it by hand, it was left unchanged"
+        ))
+    })?;
+    let duplicates = parsed.duplicates();
+    let applied: Applied =
+        qemu_conf::apply(&before, &wanted).map_err(|e| Failure::new(format!("{display}: {e}")))?;
+    // A missing file with only keys to remove needs no file.
+    let changed = applied.changed && (original.is_some() || params.state == State::Present);
+
+    let mut result = ModuleResult::new(changed);
+    for dup in duplicates
+        .iter()
+        .filter(|d| !applied.commented_duplicates.iter().any(|c| c.key == d.key))
+    {
+        result.warn(format!(
+            "{display}: '{}' is set on lines {}; libvirt uses only the first",
+            dup.key,
+            join_lines(&dup.lines)
+        ));
+    }
+    for dup in &applied.commented_duplicates {
+        result.warn(format!(
+            "{display}: commented out '{}' on line(s) {}: libvirt ignores every occurrence but the \
+             first, so they only mislead readers",
+            dup.key,
+            join_lines(&dup.lines)
+        ));
+    }
+    if params.state == State::Present {
+        for (key, value) in applied
+            .values
+            .iter()
+            .filter_map(|(k, v)| Some((k, v.as_ref()?)))
+        {
+            if let Some(warning) = check_identity(key, value, &display) {
+                result.warn(warning);
+            }
+        }
+    }
+    if changed {
+        if let (true, Some(_)) = (params.backup, &original) {
+            if let Some(backup) = ctx
+                .backup_file(path)
+                .context(format!("could not back up {display}"))?
+            {
+                result.set("backup_file", backup.to_string_lossy());
+            }
+        }
+        ctx.replace_file(path, &applied.content, NEW_FILE_MODE)
+            .context(format!("could not write {display} (it was left unchanged)"))?;
+        let keys: Vec<&str> = wanted.iter().map(|(k, _)| k.as_str()).collect();
+        result.msg = Some(format!(
+            "{display}: {} {}; restart libvirtd (or virtqemud) so that QEMU processes started \
+             afterwards use it",
+            keys.join(", "),
+            if ctx.check_mode {
+                "would change"
+            } else {
+                "changed"
+            }
+        ));
+        result.diff.push(Diff::file(
+            &display,
+            String::from_utf8_lossy(&before),
+            String::from_utf8_lossy(&applied.content),
+        ));
+    }
+    let effective: Map<String, Value> = applied
+        .values
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_ref().map_or(Value::Null, qemu_conf::Value::to_json),
+            )
+        })
+        .collect();
+    result
+        .set("path", &display)
+        .set("effective", effective)
+        .set("duplicates", &duplicates);
+    Ok(result)
+}
+
+fn join_lines(lines: &[usize]) -> String {
+    lines
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
