@@ -176,3 +176,42 @@ fn install_panic_hook() {
         std::process::exit(1);
     }));
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// Re-runs this test binary as a child that panics with the hook installed, because the
+    /// hook ends the process.
+    #[test]
+    fn a_panic_answers_in_json_naming_the_module() {
+        if std::env::var_os("NFV_PANIC_CHILD").is_some() {
+            let _ = MODULE_NAME.set("nfv.vhostuser.example".into());
+            install_panic_hook();
+            panic!("boom");
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "tests::a_panic_answers_in_json_naming_the_module",
+                "--nocapture",
+            ])
+            .env("NFV_PANIC_CHILD", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .expect("a JSON line");
+        let answer: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(answer["failed"], Value::Bool(true));
+        let msg = answer["msg"].as_str().unwrap();
+        assert!(
+            msg.starts_with("internal error in nfv.vhostuser.example: boom at "),
+            "{msg}"
+        );
+    }
+}
