@@ -1,0 +1,1 @@
+//! Placeholder: the OVSDB client is being written.

@@ -1,0 +1,1 @@
+//! Placeholder: the sysconfig parser and editor are being written.
