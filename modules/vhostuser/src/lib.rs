@@ -1,6 +1,10 @@
 //! The vhost-user domain: everything nfv.vhostuser knows about Open vSwitch, libvirt and QEMU,
 //! as pure parsers and editors with their I/O at the edge. Nothing here speaks Ansible.
 
+pub mod identity;
+pub mod nofollow;
 pub mod ovsdb;
+pub mod procfs;
 pub mod qemu_conf;
 pub mod sysconfig;
+pub mod unix_sockets;

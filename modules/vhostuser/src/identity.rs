@@ -1,0 +1,132 @@
+//! Users and groups by name and id, from the host's account databases (with a static musl
+//! binary: the local `/etc/passwd` and `/etc/group`, where service accounts live).
+
+use nix::unistd::{Gid, Group, Uid, User};
+
+/// A user as the permission checks need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// A group and its listed members (not the users whose primary group it is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupInfo {
+    pub name: String,
+    pub gid: u32,
+    pub members: Vec<String>,
+}
+
+#[must_use]
+pub fn user(name: &str) -> Option<Account> {
+    User::from_name(name).ok().flatten().map(|u| Account {
+        name: u.name,
+        uid: u.uid.as_raw(),
+        gid: u.gid.as_raw(),
+    })
+}
+
+#[must_use]
+pub fn group(name: &str) -> Option<GroupInfo> {
+    Group::from_name(name).ok().flatten().map(|g| GroupInfo {
+        name: g.name,
+        gid: g.gid.as_raw(),
+        members: g.mem,
+    })
+}
+
+/// The name of a uid, or the number as text when it has none.
+#[must_use]
+pub fn user_name(uid: u32) -> String {
+    User::from_uid(Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map_or_else(|| uid.to_string(), |u| u.name)
+}
+
+/// The name of a gid, or the number as text when it has none.
+#[must_use]
+pub fn group_name(gid: u32) -> String {
+    Group::from_gid(Gid::from_raw(gid))
+        .ok()
+        .flatten()
+        .map_or_else(|| gid.to_string(), |g| g.name)
+}
+
+/// Whether a process started as `account` (with its supplementary groups) is in `group`.
+#[must_use]
+pub fn is_member(account: &Account, group: &GroupInfo) -> bool {
+    account.gid == group.gid || group.members.contains(&account.name)
+}
+
+/// A user given by name, or by number as Ansible's `file` module accepts it.
+#[must_use]
+pub fn resolve_user(spec: &str) -> Option<Account> {
+    user(spec).or_else(|| {
+        let uid: u32 = spec.parse().ok()?;
+        Some(
+            User::from_uid(Uid::from_raw(uid))
+                .ok()
+                .flatten()
+                .map_or_else(
+                    || Account {
+                        name: spec.to_owned(),
+                        uid,
+                        gid: uid,
+                    },
+                    |u| Account {
+                        name: u.name,
+                        uid,
+                        gid: u.gid.as_raw(),
+                    },
+                ),
+        )
+    })
+}
+
+/// A group given by name, or by number.
+#[must_use]
+pub fn resolve_group(spec: &str) -> Option<GroupInfo> {
+    group(spec).or_else(|| {
+        let gid: u32 = spec.parse().ok()?;
+        Some(
+            Group::from_gid(Gid::from_raw(gid))
+                .ok()
+                .flatten()
+                .map_or_else(
+                    || GroupInfo {
+                        name: spec.to_owned(),
+                        gid,
+                        members: Vec::new(),
+                    },
+                    |g| GroupInfo {
+                        name: g.name,
+                        gid,
+                        members: g.mem,
+                    },
+                ),
+        )
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_resolves_both_ways() {
+        let root = user("root").unwrap();
+        assert_eq!((root.uid, root.gid), (0, 0));
+        assert_eq!(group("root").unwrap().gid, 0);
+        assert_eq!(user_name(0), "root");
+        assert_eq!(group_name(0), "root");
+        assert!(is_member(&root, &group("root").unwrap()));
+        assert_eq!(resolve_user("0").unwrap().name, "root");
+        assert!(user("no-such-user-nfv").is_none());
+        assert!(resolve_group("no-such-group-nfv").is_none());
+        assert_eq!(group_name(4_000_000_000), "4000000000");
+    }
+}

@@ -1,0 +1,351 @@
+//! File operations that never follow a symbolic link. Everything inside a directory is done
+//! relative to a descriptor of that directory, so a path swapped underneath (a directory
+//! replaced by a link to `/etc`) cannot redirect a chown, chmod or unlink.
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag, openat};
+use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat};
+use nix::unistd::{Gid, Uid, UnlinkatFlags, fchownat, unlinkat};
+
+const SELINUX_XATTR: &CStr = c"security.selinux";
+
+/// What a directory entry is, without following it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Socket,
+    Symlink,
+    File,
+    Directory,
+    Other,
+}
+
+impl Kind {
+    #[must_use]
+    pub fn of(stat: &FileStat) -> Kind {
+        match SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) {
+            SFlag::S_IFSOCK => Kind::Socket,
+            SFlag::S_IFLNK => Kind::Symlink,
+            SFlag::S_IFREG => Kind::File,
+            SFlag::S_IFDIR => Kind::Directory,
+            _ => Kind::Other,
+        }
+    }
+}
+
+/// Why a directory could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    Missing,
+    Symlink,
+    NotDirectory(Kind),
+    Io(io::Error),
+}
+
+/// An open directory.
+#[derive(Debug)]
+pub struct Dir {
+    fd: OwnedFd,
+    pub path: PathBuf,
+}
+
+/// One entry of a directory, as `lstat` sees it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: String,
+    pub kind: Kind,
+    pub stat: FileStat,
+}
+
+fn io_err(e: Errno) -> io::Error {
+    io::Error::from_raw_os_error(e as i32)
+}
+
+impl Dir {
+    /// Opens `path`, refusing a symbolic link in its last component.
+    pub fn open(path: &Path) -> Result<Dir, OpenError> {
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        match openat(nix::fcntl::AT_FDCWD, path, flags, Mode::empty()) {
+            Ok(fd) => Ok(Dir {
+                fd,
+                path: path.to_path_buf(),
+            }),
+            Err(Errno::ENOENT) => Err(OpenError::Missing),
+            Err(Errno::ELOOP) => Err(OpenError::Symlink),
+            Err(Errno::ENOTDIR) => {
+                let kind = fstatat(nix::fcntl::AT_FDCWD, path, AtFlags::AT_SYMLINK_NOFOLLOW)
+                    .map_or(Kind::Other, |s| Kind::of(&s));
+                if kind == Kind::Symlink {
+                    Err(OpenError::Symlink)
+                } else {
+                    Err(OpenError::NotDirectory(kind))
+                }
+            }
+            Err(e) => Err(OpenError::Io(io_err(e))),
+        }
+    }
+
+    /// Creates `path` (its parent must exist) with `mode`, then opens it.
+    pub fn create(path: &Path, mode: u32) -> Result<Dir, OpenError> {
+        nix::unistd::mkdir(path, Mode::from_bits_truncate(mode))
+            .map_err(|e| OpenError::Io(io_err(e)))?;
+        let dir = Dir::open(path)?;
+        // mkdir's mode went through the umask; set it exactly.
+        dir.chmod(mode).map_err(OpenError::Io)?;
+        Ok(dir)
+    }
+
+    pub fn stat(&self) -> io::Result<FileStat> {
+        fstat(self.fd.as_fd()).map_err(io_err)
+    }
+
+    pub fn chown(&self, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+        nix::unistd::fchown(
+            self.fd.as_fd(),
+            uid.map(Uid::from_raw),
+            gid.map(Gid::from_raw),
+        )
+        .map_err(io_err)
+    }
+
+    pub fn chmod(&self, mode: u32) -> io::Result<()> {
+        nix::sys::stat::fchmod(self.fd.as_fd(), Mode::from_bits_truncate(mode)).map_err(io_err)
+    }
+
+    /// The entries, sorted by name, each as `lstat` sees it. Entries that vanish while listed
+    /// are left out.
+    pub fn entries(&self) -> io::Result<Vec<Entry>> {
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let mut listing =
+            nix::dir::Dir::openat(self.fd.as_fd(), ".", flags, Mode::empty()).map_err(io_err)?;
+        let mut entries = Vec::new();
+        for item in listing.iter() {
+            let item = item.map_err(io_err)?;
+            let name = item.file_name().to_string_lossy().into_owned();
+            if name == "." || name == ".." {
+                continue;
+            }
+            match fstatat(
+                self.fd.as_fd(),
+                item.file_name(),
+                AtFlags::AT_SYMLINK_NOFOLLOW,
+            ) {
+                Ok(stat) => entries.push(Entry {
+                    name,
+                    kind: Kind::of(&stat),
+                    stat,
+                }),
+                Err(Errno::ENOENT) => {}
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(entries)
+    }
+
+    /// A handle on one entry that does not follow it, for chown and chmod of exactly that
+    /// inode; `expected` guards against the entry being replaced since it was listed.
+    pub fn entry(&self, entry: &Entry) -> io::Result<EntryHandle> {
+        let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd =
+            openat(self.fd.as_fd(), entry.name.as_str(), flags, Mode::empty()).map_err(io_err)?;
+        let handle = EntryHandle { fd };
+        let now = handle.stat()?;
+        if now.st_ino != entry.stat.st_ino || Kind::of(&now) != entry.kind {
+            return Err(io::Error::other(format!(
+                "{} changed while it was being checked",
+                entry.name
+            )));
+        }
+        Ok(handle)
+    }
+
+    /// Removes an entry that is not a directory, if it is still the inode that was listed.
+    pub fn remove(&self, entry: &Entry) -> io::Result<()> {
+        self.entry(entry)?;
+        unlinkat(
+            self.fd.as_fd(),
+            entry.name.as_str(),
+            UnlinkatFlags::NoRemoveDir,
+        )
+        .map_err(io_err)
+    }
+
+    /// The SELinux context (`user:role:type:level`), if the filesystem has one.
+    pub fn selinux_context(&self) -> io::Result<Option<String>> {
+        let mut buf = [0u8; 256];
+        // SAFETY: the name is NUL-terminated and buf is valid for buf.len() bytes.
+        let len = unsafe {
+            libc::fgetxattr(
+                self.fd.as_raw_fd(),
+                SELINUX_XATTR.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        if len < 0 {
+            let err = io::Error::last_os_error();
+            return match err.raw_os_error() {
+                Some(libc::ENODATA | libc::ENOTSUP) => Ok(None),
+                _ => Err(err),
+            };
+        }
+        let raw = &buf[..len as usize];
+        let raw = raw.strip_suffix(b"\0").unwrap_or(raw);
+        Ok(Some(String::from_utf8_lossy(raw).into_owned()))
+    }
+
+    /// Sets the SELinux context; the kernel checks it against the loaded policy.
+    pub fn set_selinux_context(&self, context: &str) -> io::Result<()> {
+        let value = CString::new(context)?;
+        let bytes = value.as_bytes_with_nul();
+        // SAFETY: the name and value are valid for the given lengths.
+        let rc = unsafe {
+            libc::fsetxattr(
+                self.fd.as_raw_fd(),
+                SELINUX_XATTR.as_ptr(),
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                0,
+            )
+        };
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Removes this (empty) directory.
+    pub fn remove_self(self) -> io::Result<()> {
+        std::fs::remove_dir(&self.path)
+    }
+}
+
+/// An `O_PATH` handle on one directory entry.
+#[derive(Debug)]
+pub struct EntryHandle {
+    fd: OwnedFd,
+}
+
+impl EntryHandle {
+    pub fn stat(&self) -> io::Result<FileStat> {
+        fstat(self.fd.as_fd()).map_err(io_err)
+    }
+
+    pub fn chown(&self, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+        fchownat(
+            self.fd.as_fd(),
+            "",
+            uid.map(Uid::from_raw),
+            gid.map(Gid::from_raw),
+            AtFlags::AT_EMPTY_PATH,
+        )
+        .map_err(io_err)
+    }
+
+    /// chmod of exactly this inode: an `O_PATH` descriptor takes no fchmod, but its
+    /// `/proc/self/fd` entry names the inode itself.
+    pub fn chmod(&self, mode: u32) -> io::Result<()> {
+        let proc_path = format!("/proc/self/fd/{}", self.fd.as_raw_fd());
+        nix::sys::stat::fchmodat(
+            nix::fcntl::AT_FDCWD,
+            proc_path.as_str(),
+            Mode::from_bits_truncate(mode),
+            nix::sys::stat::FchmodatFlags::FollowSymlink,
+        )
+        .map_err(io_err)
+    }
+}
+
+/// `0775`-style text of a mode's permission bits.
+#[must_use]
+pub fn mode_text(mode: u32) -> String {
+    format!("{:04o}", mode & 0o7777)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("nofollow-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn links_are_refused_not_followed() {
+        let dir = scratch("links");
+        let real = dir.join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, dir.join("link")).unwrap();
+        assert!(matches!(
+            Dir::open(&dir.join("link")),
+            Err(OpenError::Symlink)
+        ));
+        assert!(matches!(
+            Dir::open(&dir.join("missing")),
+            Err(OpenError::Missing)
+        ));
+        std::fs::write(dir.join("file"), "").unwrap();
+        assert!(matches!(
+            Dir::open(&dir.join("file")),
+            Err(OpenError::NotDirectory(Kind::File))
+        ));
+        let opened = Dir::open(&dir).unwrap();
+        let kinds: Vec<(String, Kind)> = opened
+            .entries()
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name, e.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("file".into(), Kind::File),
+                ("link".into(), Kind::Symlink),
+                ("real".into(), Kind::Directory)
+            ]
+        );
+    }
+
+    #[test]
+    fn sockets_change_mode_through_their_handle() {
+        let dir = scratch("sock");
+        let path = dir.join("s");
+        let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let opened = Dir::open(&dir).unwrap();
+        let entry = opened.entries().unwrap().into_iter().next().unwrap();
+        assert_eq!(entry.kind, Kind::Socket);
+        let handle = opened.entry(&entry).unwrap();
+        handle.chmod(0o660).unwrap();
+        handle.chown(None, Some(0)).unwrap();
+        assert_eq!(
+            std::fs::symlink_metadata(&path)
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777,
+            0o660
+        );
+        opened.remove(&entry).unwrap();
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn created_directories_get_the_exact_mode() {
+        let dir = scratch("create");
+        let made = Dir::create(&dir.join("d"), 0o2775).unwrap();
+        assert_eq!(made.stat().unwrap().st_mode & 0o7777, 0o2775);
+        assert_eq!(mode_text(0o40775), "0775");
+    }
+}
