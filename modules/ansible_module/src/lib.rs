@@ -8,6 +8,7 @@
 
 mod convert;
 mod ctx;
+pub mod file_mode;
 pub mod files;
 mod result;
 #[cfg(feature = "sidecar-check")]

@@ -263,6 +263,99 @@ impl EntryHandle {
     }
 }
 
+/// What a recursive ownership change did (or, when not applied, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TreeChange {
+    /// Entries whose owner or group differed.
+    pub count: usize,
+    /// The first few of them, for the report.
+    pub sample: Vec<PathBuf>,
+}
+
+const SAMPLE: usize = 10;
+/// Deeper than any OvS directory goes; stops a bind-mount loop.
+const MAX_DEPTH: usize = 64;
+
+/// `chown -R uid:gid root` that never follows a link: a link is re-owned itself, and a
+/// directory reached through one is not entered. With `apply` false it only counts.
+pub fn chown_tree(root: &Path, uid: u32, gid: u32, apply: bool) -> io::Result<TreeChange> {
+    let mut change = TreeChange::default();
+    let stat = fstatat(nix::fcntl::AT_FDCWD, root, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(io_err)?;
+    let owner_fd = nix::fcntl::AT_FDCWD;
+    note(&mut change, root, &stat, uid, gid, apply, |u, g| {
+        fchownat(owner_fd, root, u, g, AtFlags::AT_SYMLINK_NOFOLLOW)
+    })?;
+    if Kind::of(&stat) == Kind::Directory {
+        let dir = Dir::open(root).map_err(|e| match e {
+            OpenError::Io(e) => e,
+            other => io::Error::other(format!("{}: {other:?}", root.display())),
+        })?;
+        walk(&dir, uid, gid, apply, &mut change, 0)?;
+    }
+    Ok(change)
+}
+
+fn walk(
+    dir: &Dir,
+    uid: u32,
+    gid: u32,
+    apply: bool,
+    change: &mut TreeChange,
+    depth: usize,
+) -> io::Result<()> {
+    if depth > MAX_DEPTH {
+        return Err(io::Error::other(format!(
+            "{} is nested too deeply",
+            dir.path.display()
+        )));
+    }
+    for entry in dir.entries()? {
+        let path = dir.path.join(&entry.name);
+        note(change, &path, &entry.stat, uid, gid, apply, |u, g| {
+            fchownat(
+                dir.fd.as_fd(),
+                entry.name.as_str(),
+                u,
+                g,
+                AtFlags::AT_SYMLINK_NOFOLLOW,
+            )
+        })?;
+        if entry.kind == Kind::Directory {
+            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+            match openat(dir.fd.as_fd(), entry.name.as_str(), flags, Mode::empty()) {
+                Ok(fd) => walk(&Dir { fd, path }, uid, gid, apply, change, depth + 1)?,
+                // Replaced by something else since it was listed: nothing to descend into.
+                Err(Errno::ENOENT | Errno::ELOOP | Errno::ENOTDIR) => {}
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn note(
+    change: &mut TreeChange,
+    path: &Path,
+    stat: &FileStat,
+    uid: u32,
+    gid: u32,
+    apply: bool,
+    chown: impl FnOnce(Option<Uid>, Option<Gid>) -> nix::Result<()>,
+) -> io::Result<()> {
+    if stat.st_uid == uid && stat.st_gid == gid {
+        return Ok(());
+    }
+    if apply {
+        chown(Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
+            .map_err(|e| io::Error::other(format!("chown {}: {}", path.display(), io_err(e))))?;
+    }
+    change.count += 1;
+    if change.sample.len() < SAMPLE {
+        change.sample.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
 /// `0775`-style text of a mode's permission bits.
 #[must_use]
 pub fn mode_text(mode: u32) -> String {
@@ -273,7 +366,7 @@ pub fn mode_text(mode: u32) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("nofollow-{name}-{}", std::process::id()));
@@ -339,6 +432,40 @@ mod tests {
         );
         opened.remove(&entry).unwrap();
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn tree_ownership_never_follows_links() {
+        let dir = scratch("tree");
+        let outside = scratch("tree-outside");
+        std::fs::create_dir_all(dir.join("a/b")).unwrap();
+        std::fs::write(dir.join("a/b/f"), "").unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join("a/out")).unwrap();
+        let nobody = 65534;
+        let counted = chown_tree(&dir, nobody, nobody, false).unwrap();
+        assert_eq!(counted.count, 5, "{counted:?}");
+        assert_eq!(
+            std::fs::symlink_metadata(dir.join("a/b/f")).unwrap().uid(),
+            0,
+            "counting changes nothing"
+        );
+        let done = chown_tree(&dir, nobody, nobody, true).unwrap();
+        assert_eq!(done, counted);
+        assert_eq!(
+            std::fs::symlink_metadata(dir.join("a/b/f")).unwrap().gid(),
+            nobody
+        );
+        assert_eq!(
+            std::fs::symlink_metadata(dir.join("a/out")).unwrap().uid(),
+            nobody,
+            "the link itself"
+        );
+        assert_eq!(
+            std::fs::metadata(&outside).unwrap().uid(),
+            0,
+            "never its target"
+        );
+        assert_eq!(chown_tree(&dir, nobody, nobody, true).unwrap().count, 0);
     }
 
     #[test]
