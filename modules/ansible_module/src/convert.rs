@@ -115,18 +115,15 @@ pub fn to_bool(value: &Value) -> Result<bool, String> {
         Ok(false)
     } else {
         Err(format!(
-            "The value {} is not a valid boolean. Valid booleans include: {}",
-            python_repr(&Value::String(python_str(value))),
+            "The value '{}' is not a valid boolean. Valid booleans include: {}",
+            python_str(value),
             "'true', 1, 0, 'off', 'f', 'false', '1', 't', 'n', '0', 'y', 'on', 'no', 'yes'"
         ))
     }
 }
 
 fn int_error(value: &Value) -> String {
-    format!(
-        "\"{}\" cannot be converted to an int",
-        python_repr(&Value::String(python_str(value)))
-    )
+    format!("\"{}\" cannot be converted to an int", python_repr(value))
 }
 
 fn to_int(value: &Value) -> Result<i64, String> {
@@ -151,10 +148,7 @@ fn to_int(value: &Value) -> Result<i64, String> {
                 _ => Err(int_error(value)),
             }
         }
-        other => Err(format!(
-            "<class '{}'> cannot be converted to an int",
-            python_type(other)
-        )),
+        other => Err(int_error(other)),
     }
 }
 
@@ -190,6 +184,7 @@ fn to_list(value: &Value) -> Result<Vec<Value>, String> {
 }
 
 const DICT_ERROR: &str = "dictionary requested, could not parse JSON or key=value";
+const KEY_VALUE_ERROR: &str = "unable to evaluate string in the \"key=value\" format as dictionary";
 
 fn to_dict(value: &Value) -> Result<Map<String, Value>, String> {
     match value {
@@ -240,7 +235,7 @@ fn key_value_pairs(text: &str) -> Result<Map<String, Value>, String> {
         .map(|f| {
             f.split_once('=')
                 .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
-                .ok_or_else(|| DICT_ERROR.to_owned())
+                .ok_or_else(|| KEY_VALUE_ERROR.to_owned())
         })
         .collect()
 }
@@ -345,6 +340,11 @@ mod tests {
             err.starts_with("The value 'maybe' is not a valid boolean. Valid booleans include: ")
         );
         assert!(to_bool(&json!(2)).is_err());
+        assert!(
+            to_bool(&json!("It's"))
+                .unwrap_err()
+                .starts_with("The value 'It's' is not a valid boolean.")
+        );
         assert!(to_bool(&json!("")).is_err());
         assert_eq!(
             to_bool(&Value::Null).unwrap_err(),
@@ -369,7 +369,18 @@ mod tests {
         );
         assert!(to_int(&json!("0x10")).is_err());
         assert!(to_int(&json!("")).is_err());
-        assert!(to_int(&json!(4.5)).is_err());
+        assert_eq!(
+            to_int(&json!(4.5)).unwrap_err(),
+            "\"4.5\" cannot be converted to an int"
+        );
+        assert_eq!(
+            to_int(&json!([1])).unwrap_err(),
+            "\"[1]\" cannot be converted to an int"
+        );
+        assert_eq!(
+            to_int(&Value::Null).unwrap_err(),
+            "\"None\" cannot be converted to an int"
+        );
     }
 
     #[test]
@@ -407,7 +418,7 @@ mod tests {
         assert_eq!(convert(Kind::Dict, &json!("nope")).unwrap_err(), DICT_ERROR);
         assert_eq!(
             convert(Kind::Dict, &json!("a=1 b")).unwrap_err(),
-            DICT_ERROR
+            "unable to evaluate string in the \"key=value\" format as dictionary"
         );
     }
 

@@ -50,13 +50,24 @@ pub fn write_atomic(path: &Path, content: &[u8], new_mode: u32) -> io::Result<()
             None => temp.set_permissions(fs::Permissions::from_mode(new_mode))?,
         }
         temp.sync_all()?;
-        fs::rename(&temp_path, &target)?;
-        File::open(&dir)?.sync_all()
+        fs::rename(&temp_path, &target)
     })();
     if outcome.is_err() {
         let _ = fs::remove_file(&temp_path);
+        return outcome;
     }
-    outcome
+    // The file is in place; syncing its directory only makes the rename durable, and some
+    // filesystems cannot sync a directory at all.
+    match File::open(&dir).and_then(|d| d.sync_all()) {
+        Err(e) if e.raw_os_error() != Some(libc::EINVAL) => Err(io::Error::new(
+            e.kind(),
+            format!(
+                "{} was replaced, but its directory could not be synced: {e}",
+                target.display()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
@@ -88,7 +99,9 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
 fn copy_selinux_label(from: &Path, to: &File) -> io::Result<()> {
     let path = CString::new(from.as_os_str().as_bytes())?;
     let name = CString::new(SELINUX_XATTR)?;
-    let mut buf = [0u8; 256];
+    // SAFETY: both strings are NUL-terminated; a null buffer of size 0 asks for the length.
+    let size = unsafe { libc::getxattr(path.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
+    let mut buf = vec![0u8; usize::try_from(size).unwrap_or(0).max(1)];
     // SAFETY: both strings are NUL-terminated and buf is valid for buf.len() bytes.
     let len = unsafe {
         libc::getxattr(
@@ -138,6 +151,7 @@ pub fn backup(path: &Path) -> io::Result<PathBuf> {
     )?;
     file.set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))?;
     file.set_modified(meta.modified()?)?;
+    copy_selinux_label(path, &file)?;
     file.sync_all()?;
     Ok(backup)
 }
@@ -214,9 +228,16 @@ mod tests {
     #[test]
     fn failure_leaves_nothing_behind() {
         let dir = scratch("fail");
-        let err = write_atomic(&dir.join("missing-dir/x"), b"x", 0o644);
-        assert!(err.is_err());
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        assert!(write_atomic(&dir.join("missing-dir/x"), b"x", 0o644).is_err());
+        // The rename fails (a file cannot replace a non-empty directory) after the temporary
+        // file was written: it must be removed.
+        fs::create_dir_all(dir.join("busy/inner")).unwrap();
+        assert!(write_atomic(&dir.join("busy"), b"x", 0o644).is_err());
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("busy")]);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod sidecar;
 pub mod spec;
 mod validate;
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -30,6 +31,8 @@ pub use spec::{ArgSpec, Kind, Lit, Opt, RequiredIf};
 pub use validate::{Invalid, Validated, validate};
 
 static MODULE_NAME: OnceLock<String> = OnceLock::new();
+/// Secrets the panic hook must scrub too.
+static SECRETS: OnceLock<BTreeSet<String>> = OnceLock::new();
 
 /// Runs a module: `main` gets the validated parameters and the run's settings, and returns
 /// the result or a failure. Exit code 1 on failure, as Ansible's own modules do.
@@ -117,8 +120,9 @@ fn prepare<P: DeserializeOwned>(spec: &ArgSpec) -> Result<(P, Ctx, Validated), V
     };
     let mut ctx = Ctx::take_from(&mut params, &binary);
     let _ = MODULE_NAME.set(ctx.module_name.clone());
+    let secrets = validate::raw_no_log_values(spec, &params);
     let validated = validate(spec, params, ctx.ignore_unknown_opts).map_err(|invalid| {
-        fail(match invalid {
+        let mut failure = fail(match invalid {
             Invalid::Rule(msg) => msg,
             Invalid::Unsupported(msg) => {
                 format!(
@@ -126,8 +130,11 @@ fn prepare<P: DeserializeOwned>(spec: &ArgSpec) -> Result<(P, Ctx, Validated), V
                     ctx.module_name
                 )
             }
-        })
+        });
+        result::scrub(&mut failure, &secrets);
+        failure
     })?;
+    let _ = SECRETS.set(validated.no_log_values.clone());
     ctx.warnings.clone_from(&validated.warnings);
     let params = P::deserialize(Value::Object(validated.params.clone())).map_err(|e| {
         fail(format!(
@@ -169,11 +176,15 @@ fn install_panic_hook() {
         let place = info
             .location()
             .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
-        emit(&serde_json::json!({
+        let mut answer = serde_json::json!({
             "failed": true,
             "changed": false,
             "msg": format!("internal error in {name}: {payload}{place}. This is a bug; please report it with the task that triggered it."),
-        }));
+        });
+        if let Some(secrets) = SECRETS.get() {
+            result::scrub(&mut answer, secrets);
+        }
+        emit(&answer);
         std::process::exit(1);
     }));
 }

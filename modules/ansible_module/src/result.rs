@@ -152,7 +152,7 @@ const MASK_PART: &str = "********";
 
 /// AnsibleModule's `remove_values`: a value equal to a secret is replaced whole, a string
 /// containing one has it starred out; dict keys, booleans and null stay.
-fn scrub(value: &mut Value, secrets: &BTreeSet<String>) {
+pub(crate) fn scrub(value: &mut Value, secrets: &BTreeSet<String>) {
     match value {
         Value::String(s) => {
             if secrets.contains(s.as_str()) {

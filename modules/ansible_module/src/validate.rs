@@ -46,7 +46,7 @@ pub fn validate(
         spec.options,
         Some(spec),
         &mut params,
-        &context,
+        (&context, ""),
         &mut out,
         &mut unknown,
     )
@@ -64,11 +64,45 @@ pub fn validate(
     Ok(out)
 }
 
+/// The values of `no_log` options (by name or alias) and their defaults, read before
+/// validation so that even a validation failure cannot echo a secret.
+#[must_use]
+pub fn raw_no_log_values(spec: &ArgSpec, params: &Map<String, Value>) -> BTreeSet<String> {
+    let mut secrets = BTreeSet::new();
+    for opt in spec.options.iter().filter(|o| o.no_log) {
+        let given = std::iter::once(opt.name)
+            .chain(opt.aliases.iter().copied())
+            .filter_map(|n| params.get(n));
+        let default = opt.default.map(crate::spec::Lit::to_json);
+        let values: Map<String, Value> = given
+            .cloned()
+            .chain(default)
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v))
+            .collect();
+        collect_no_log(
+            &[Opt { name: "", ..*opt }],
+            &Map::from_iter([(String::new(), Value::Object(values))]),
+            &mut secrets,
+        );
+    }
+    secrets
+}
+
 fn suffix(context: &[String]) -> String {
     if context.is_empty() {
         String::new()
     } else {
         format!(" found in {}", context.join(" -> "))
+    }
+}
+
+/// ` found in 'a -> b'` plus `end`, as the type messages place it (before "and we were ...").
+fn quoted_context(context: &[String], end: &str) -> String {
+    if context.is_empty() {
+        String::new()
+    } else {
+        format!(" found in '{}'{end}", context.join(" -> "))
     }
 }
 
@@ -88,16 +122,18 @@ fn supported_names(options: &[Opt]) -> String {
 }
 
 /// One level of options: the top-level spec, or the suboptions of a dict.
-/// `rules` are the spec's rules between options, which apply at the top level only.
+/// `rules` are the spec's rules between options, which apply at the top level only;
+/// `context` names the enclosing options, `warn_prefix` spells them as alias warnings do
+/// (`sub.`, `subs[0].`).
 fn check_level(
     options: &[Opt],
     rules: Option<&ArgSpec>,
     params: &mut Map<String, Value>,
-    context: &[String],
+    (context, warn_prefix): (&[String], &str),
     out: &mut Validated,
     unknown: &mut Vec<Unknown>,
 ) -> Result<(), String> {
-    resolve_aliases(options, params, &mut out.warnings);
+    resolve_aliases(options, params, warn_prefix, &mut out.warnings);
     collect_no_log(options, params, &mut out.no_log_values);
     let legal: BTreeSet<&str> = options
         .iter()
@@ -122,18 +158,23 @@ fn check_level(
     }
     set_defaults(options, params, out, true);
     for opt in options.iter().filter(|o| !o.options.is_empty()) {
-        check_suboptions(opt, params, context, out, unknown)?;
+        check_suboptions(opt, params, (context, warn_prefix), out, unknown)?;
     }
     Ok(())
 }
 
-fn resolve_aliases(options: &[Opt], params: &mut Map<String, Value>, warnings: &mut Vec<String>) {
+fn resolve_aliases(
+    options: &[Opt],
+    params: &mut Map<String, Value>,
+    prefix: &str,
+    warnings: &mut Vec<String>,
+) {
     for opt in options {
         for alias in opt.aliases {
             if let Some(value) = params.get(*alias).cloned() {
                 if params.contains_key(opt.name) {
                     warnings.push(format!(
-                        "Both option {} and its alias {alias} are set.",
+                        "Both option {prefix}{} and its alias {prefix}{alias} are set.",
                         opt.name
                     ));
                 }
@@ -150,6 +191,8 @@ fn collect_no_log(options: &[Opt], params: &Map<String, Value>, secrets: &mut BT
             Value::Array(items) => items.iter().for_each(|v| walk(v, secrets)),
             Value::Object(map) => map.values().for_each(|v| walk(v, secrets)),
             Value::Null | Value::Bool(_) => {}
+            // Python skips falsy values: masking every "0" would hide the whole output.
+            Value::Number(n) if n.as_f64() == Some(0.0) => {}
             other => {
                 let text = python_str(other);
                 if !text.is_empty() {
@@ -218,22 +261,22 @@ fn convert_types(
         }
         let mut converted = convert(opt.kind, value).map_err(|e| {
             format!(
-                "argument '{}' is of type {} and we were unable to convert to {}: {e}{}",
+                "argument '{}' is of type {}{} and we were unable to convert to {}: {e}",
                 opt.name,
                 python_type(value),
+                quoted_context(context, "."),
                 opt.kind.name(),
-                suffix(context)
             )
         })?;
         if let (Some(elements), Value::Array(items)) = (opt.elements, &mut converted) {
             for item in items.iter_mut() {
                 *item = convert(elements, item).map_err(|e| {
                     format!(
-                        "Elements value for option '{}' is of type {} and we were unable to convert to {}: {e}{}",
+                        "Elements value for option '{}'{} is of type {} and we were unable to convert to {}: {e}",
                         opt.name,
+                        quoted_context(context, ""),
                         python_type(item),
                         elements.name(),
-                        suffix(context)
                     )
                 })?;
             }
@@ -251,10 +294,18 @@ fn boolean_choice(text: &str, choices: &[&'static str]) -> Option<&'static str> 
         "False" => false,
         _ => return None,
     };
-    choices
-        .iter()
-        .copied()
-        .find(|c| crate::convert::to_bool(&Value::String((*c).to_owned())) == Ok(want))
+    // Only an unambiguous overlap counts: with both `yes` and `on` among the choices, `True`
+    // could be either, and Ansible then reports the value as it is.
+    let table: &[&str] = if want {
+        &["y", "yes", "on", "1", "true", "t"]
+    } else {
+        &["n", "no", "off", "0", "false", "f"]
+    };
+    let mut overlap = choices.iter().copied().filter(|c| table.contains(c));
+    match (overlap.next(), overlap.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
 }
 
 fn check_choices(
@@ -267,7 +318,6 @@ fn check_choices(
             continue;
         };
         match value {
-            Value::Null => {}
             Value::Array(items) => {
                 let misses: Vec<String> = items
                     .iter()
@@ -391,14 +441,17 @@ fn check_dependencies(spec: &ArgSpec, params: &Map<String, Value>) -> Result<(),
 fn check_suboptions(
     opt: &Opt,
     params: &mut Map<String, Value>,
-    context: &[String],
+    (context, warn_prefix): (&[String], &str),
     out: &mut Validated,
     unknown: &mut Vec<Unknown>,
 ) -> Result<(), String> {
     let mut inner = context.to_vec();
     inner.push(opt.name.to_owned());
-    let check = |value: &mut Value, out: &mut Validated, unknown: &mut Vec<Unknown>| match value {
-        Value::Object(map) => check_level(opt.options, None, map, &inner, out, unknown),
+    let check = |value: &mut Value,
+                 prefix: String,
+                 out: &mut Validated,
+                 unknown: &mut Vec<Unknown>| match value {
+        Value::Object(map) => check_level(opt.options, None, map, (&inner, &prefix), out, unknown),
         Value::Null => Ok(()),
         _ => Err(format!(
             "value of '{}' must be of type dict or list of dicts",
@@ -406,10 +459,19 @@ fn check_suboptions(
         )),
     };
     match params.get_mut(opt.name) {
-        Some(Value::Array(items)) if opt.elements == Some(Kind::Dict) => items
-            .iter_mut()
-            .try_for_each(|item| check(item, out, unknown)),
-        Some(value) if opt.kind == Kind::Dict => check(value, out, unknown),
+        Some(Value::Array(items)) if opt.elements == Some(Kind::Dict) => {
+            items.iter_mut().enumerate().try_for_each(|(i, item)| {
+                check(
+                    item,
+                    format!("{warn_prefix}{}[{i}].", opt.name),
+                    out,
+                    unknown,
+                )
+            })
+        }
+        Some(value) if opt.kind == Kind::Dict => {
+            check(value, format!("{warn_prefix}{}.", opt.name), out, unknown)
+        }
         _ => Ok(()),
     }
 }
@@ -424,7 +486,9 @@ mod tests {
     // The reference module `pyspec` whose AnsibleModule messages the reference records.
     const SUB: &[Opt] = &[
         Opt::new("key", Kind::Str).required(),
-        Opt::new("val", Kind::Str),
+        Opt::new("val", Kind::Str).aliases(&["v"]),
+        Opt::new("num", Kind::Int),
+        Opt::new("ports", Kind::List).elements(Kind::Int),
     ];
     const OPTIONS: &[Opt] = &[
         Opt::new("name", Kind::Str).aliases(&["n", "nm"]),
@@ -488,7 +552,10 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(msg, "sub.nope. Supported parameters include: key, val.");
+        assert_eq!(
+            msg,
+            "sub.nope. Supported parameters include: key, num, ports, val (v)."
+        );
         assert!(validate(&SPEC, Map::from_iter([("bogus".into(), json!(1))]), true).is_ok());
     }
 
@@ -570,6 +637,54 @@ mod tests {
             rule(&SPEC, json!({"count": "x", "ratio": 1})),
             "parameters are mutually exclusive: count|ratio"
         );
+    }
+
+    #[test]
+    fn nested_options_read_like_ansiblemodule() {
+        assert_eq!(
+            rule(&SPEC, json!({"sub": {"key": "k", "num": "x"}})),
+            "argument 'num' is of type str found in 'sub'. and we were unable to convert to int: \"'x'\" cannot be converted to an int"
+        );
+        assert_eq!(
+            rule(&SPEC, json!({"sub": {"key": "k", "ports": ["x"]}})),
+            "Elements value for option 'ports' found in 'sub' is of type str and we were unable to convert to int: \"'x'\" cannot be converted to an int"
+        );
+        let v = run(&SPEC, json!({"sub": {"key": "k", "val": "a", "v": "b"}})).unwrap();
+        assert_eq!(
+            v.warnings,
+            vec!["Both option sub.val and its alias sub.v are set.".to_owned()]
+        );
+    }
+
+    #[test]
+    fn choices_take_null_and_only_unambiguous_booleans() {
+        const CHOICES: &[Opt] = &[
+            Opt::new("kind", Kind::Str).choices(&["x", "y"]),
+            Opt::new("onoff", Kind::Str).choices(&["yes", "on", "no"]),
+        ];
+        let spec = ArgSpec::new(CHOICES);
+        assert_eq!(
+            rule(&spec, json!({"kind": null})),
+            "value of kind must be one of: x, y, got: None"
+        );
+        assert_eq!(
+            rule(&spec, json!({"onoff": true})),
+            "value of onoff must be one of: yes, on, no, got: True"
+        );
+        assert_eq!(
+            run(&spec, json!({"onoff": false})).unwrap().params["onoff"],
+            json!("no")
+        );
+    }
+
+    #[test]
+    fn secrets_are_known_before_validation_and_zero_is_no_secret() {
+        let raw = json!({"secret": "s3cret", "count": "12ab"});
+        let secrets = raw_no_log_values(&SPEC, raw.as_object().unwrap());
+        assert_eq!(secrets, BTreeSet::from(["s3cret".to_owned()]));
+        const PIN: &[Opt] = &[Opt::new("pin", Kind::Int).no_log()];
+        let v = run(&ArgSpec::new(PIN), json!({"pin": 0})).unwrap();
+        assert!(v.no_log_values.is_empty());
     }
 
     #[test]

@@ -13,6 +13,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use vhostuser::qemu_conf::{self, Applied, Desired, Document};
 
+mod wanted;
+
 const OPTIONS: &[Opt] = &[
     Opt::new("path", Kind::Path).default(Lit::Str("/etc/libvirt/qemu.conf")),
     Opt::new("user", Kind::Str),
@@ -49,38 +51,12 @@ pub enum State {
     Absent,
 }
 
-/// The keys to manage and what each should become, in the order given.
-fn wanted(params: &Params) -> Result<Vec<(String, Desired)>, Failure> {
-    let mut wanted = Vec::new();
-    let desire = |value: Value| match params.state {
-        State::Present => Ok(Desired::Present(qemu_conf::Value::from_json(&value)?)),
-        State::Absent => Ok(Desired::Absent),
-    };
-    for (key, value) in [("user", &params.user), ("group", &params.group)] {
-        if let Some(value) = value {
-            wanted.push((
-                key.to_owned(),
-                desire(Value::String(value.clone())).map_err(Failure::new)?,
-            ));
-        }
-    }
-    for (key, value) in params.settings.iter().flatten() {
-        if wanted.iter().any(|(k, _)| k == key) {
-            return Err(Failure::new(format!(
-                "settings repeats '{key}', which is also given as the {key} option; give it once"
-            )));
-        }
-        let desired = desire(value.clone())
-            .map_err(|e: String| Failure::new(format!("settings.{key}: {e}")))?;
-        wanted.push((key.clone(), desired));
-    }
-    Ok(wanted)
-}
-
 /// Reads the file; `None` when it does not exist and may be created.
 fn read(path: &Path, params: &Params) -> Result<Option<Vec<u8>>, Failure> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
+        // Nothing to comment out in a file that does not exist.
+        Err(e) if e.kind() == ErrorKind::NotFound && params.state == State::Absent => Ok(None),
         Err(e) if e.kind() == ErrorKind::NotFound && params.create => {
             let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
             match parent {
@@ -114,11 +90,10 @@ fn check_identity(key: &str, value: &qemu_conf::Value, path: &str) -> Option<Str
     let qemu_conf::Value::Str(name) = value else {
         return None;
     };
-    // "+107" is a numeric id by libvirt's rule, and needs no name.
-    if name
-        .strip_prefix('+')
-        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
-    {
+    // "+107" is a numeric id by libvirt's rule, and a bare "107" falls back to one when no
+    // such name exists: neither needs a name.
+    let id = name.strip_prefix('+').unwrap_or(name);
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let known = match key {
@@ -136,7 +111,9 @@ fn check_identity(key: &str, value: &qemu_conf::Value, path: &str) -> Option<Str
 
 /// The module: bring the file to the wanted settings.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
-    let wanted = wanted(params)?;
+    if params.path.is_empty() {
+        return Err(Failure::new("path is empty; give the path of qemu.conf"));
+    }
     let path = Path::new(&params.path);
     let original = read(path, params)?;
     let before = original.clone().unwrap_or_default();
@@ -146,6 +123,7 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
             "could not parse {display}: {e}; fix it by hand, it was left unchanged"
         ))
     })?;
+    let wanted = wanted::wanted(params, &parsed)?;
     let duplicates = parsed.duplicates();
     let applied: Applied =
         qemu_conf::apply(&before, &wanted).map_err(|e| Failure::new(format!("{display}: {e}")))?;
@@ -153,10 +131,8 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     let changed = applied.changed && (original.is_some() || params.state == State::Present);
 
     let mut result = ModuleResult::new(changed);
-    for dup in duplicates
-        .iter()
-        .filter(|d| !applied.commented_duplicates.iter().any(|c| c.key == d.key))
-    {
+    let managed = |key: &str| wanted.iter().any(|(k, _)| k == key);
+    for dup in duplicates.iter().filter(|d| !managed(&d.key)) {
         result.warn(format!(
             "{display}: '{}' is set on lines {}; libvirt uses only the first",
             dup.key,
@@ -165,8 +141,13 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     }
     for dup in &applied.commented_duplicates {
         result.warn(format!(
-            "{display}: commented out '{}' on line(s) {}: libvirt ignores every occurrence but the \
-             first, so they only mislead readers",
+            "{display}: {} '{}' on line(s) {}: libvirt ignores every occurrence but the first, so \
+             they only mislead readers",
+            if ctx.check_mode {
+                "would comment out"
+            } else {
+                "commented out"
+            },
             dup.key,
             join_lines(&dup.lines)
         ));
@@ -193,7 +174,7 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
         }
         ctx.replace_file(path, &applied.content, NEW_FILE_MODE)
             .context(format!("could not write {display} (it was left unchanged)"))?;
-        let keys: Vec<&str> = wanted.iter().map(|(k, _)| k.as_str()).collect();
+        let keys = changed_keys(&wanted, &parsed, &applied);
         result.msg = Some(format!(
             "{display}: {} {}; restart libvirtd (or virtqemud) so that QEMU processes started \
              afterwards use it",
@@ -225,6 +206,25 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
         .set("effective", effective)
         .set("duplicates", &duplicates);
     Ok(result)
+}
+
+/// The managed keys whose lines the run rewrote: a new value, or duplicates commented out.
+fn changed_keys<'a>(
+    wanted: &'a [(String, Desired)],
+    before: &Document,
+    applied: &Applied,
+) -> Vec<&'a str> {
+    wanted
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| {
+            let now = applied.values.get(*k).and_then(Option::as_ref);
+            let duplicated = applied.commented_duplicates.iter().any(|d| d.key == *k);
+            before.get(k) != now
+                || duplicated
+                || before.entries().filter(|e| e.key == *k).count() > 1
+        })
+        .collect()
 }
 
 fn join_lines(lines: &[usize]) -> String {
