@@ -1,0 +1,201 @@
+//! The sockets in the directory: each must belong to the shared group and be group
+//! read-write, or QEMU and ovs-vswitchd cannot both open it. Stale ones (nobody listening)
+//! may be removed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ansible_module::{Ctx, Failure, ModuleResult};
+use serde::Serialize;
+use serde_json::{Value, json};
+use vhostuser::identity;
+use vhostuser::nofollow::{Dir, Entry, Kind, mode_text};
+use vhostuser::unix_sockets::listening_paths;
+
+use crate::directory::kind_name;
+use crate::{Params, SocketPolicy, Wanted};
+
+const GROUP_RW: u32 = 0o060;
+
+/// One socket as the result reports it (its state after the run).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SocketReport {
+    pub path: String,
+    pub owner: String,
+    pub group: String,
+    pub mode: String,
+    pub listening: bool,
+    /// What was (or in check mode would be) changed: `group`, `mode`.
+    pub changed: Vec<&'static str>,
+    pub removed: bool,
+    /// What is still wrong with it.
+    pub problems: Vec<String>,
+    #[serde(skip)]
+    before: (String, String),
+}
+
+impl SocketReport {
+    pub(crate) fn from_entry(path: &Path, entry: &Entry, listening: bool) -> SocketReport {
+        let group = identity::group_name(entry.stat.st_gid);
+        let mode = mode_text(entry.stat.st_mode);
+        SocketReport {
+            path: path.display().to_string(),
+            owner: identity::user_name(entry.stat.st_uid),
+            before: (group.clone(), mode.clone()),
+            group,
+            mode,
+            listening,
+            changed: vec![],
+            removed: false,
+            problems: vec![],
+        }
+    }
+}
+
+/// Something in the directory that is not a socket, left alone.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Skipped {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    pub reason: String,
+}
+
+/// Checks (and with `sockets: fix` repairs) every socket; removes stale ones on request.
+pub(crate) fn reconcile(
+    dir: &Dir,
+    wanted: &Wanted,
+    params: &Params,
+    ctx: &Ctx,
+    result: &mut ModuleResult,
+) -> Result<(Vec<SocketReport>, Vec<Skipped>, bool), Failure> {
+    let entries = dir
+        .entries()
+        .map_err(|e| Failure::new(format!("could not list {}: {e}", dir.path.display())))?;
+    let listening = listening_paths(Path::new("/proc"));
+    let (mut reports, mut skipped, mut changed) = (Vec::new(), Vec::new(), false);
+    for entry in &entries {
+        let path = dir.path.join(&entry.name);
+        if entry.kind != Kind::Socket {
+            let reason = if entry.kind == Kind::Symlink {
+                "a symbolic link: never followed, left alone".to_owned()
+            } else {
+                format!("a {}, not a socket: left alone", kind_name(entry.kind))
+            };
+            result.warn(format!("{}: {reason}", path.display()));
+            skipped.push(Skipped {
+                path: path.display().to_string(),
+                kind: entry.kind,
+                reason,
+            });
+            continue;
+        }
+        let mut report = SocketReport::from_entry(&path, entry, listening.contains(&path));
+        if !report.listening && params.remove_stale {
+            report.removed = true;
+            changed = true;
+            if !ctx.check_mode {
+                dir.remove(entry).map_err(|e| {
+                    Failure::new(format!("could not remove {}: {e}", path.display()))
+                })?;
+            }
+        } else {
+            changed |= reconcile_socket(dir, entry, &mut report, wanted, params.sockets, ctx)?;
+        }
+        reports.push(report);
+    }
+    let troubled: Vec<&str> = reports
+        .iter()
+        .filter(|r| !r.problems.is_empty() && !r.removed)
+        .map(|r| r.path.as_str())
+        .collect();
+    if !troubled.is_empty() {
+        result.warn(format!(
+            "{} socket(s) need attention: {} (see sockets[].problems; sockets: fix repairs group and mode, \
+             remove_stale: true removes stale ones)",
+            troubled.len(),
+            troubled.join(", ")
+        ));
+    }
+    Ok((reports, skipped, changed))
+}
+
+fn reconcile_socket(
+    dir: &Dir,
+    entry: &Entry,
+    report: &mut SocketReport,
+    wanted: &Wanted,
+    policy: SocketPolicy,
+    ctx: &Ctx,
+) -> Result<bool, Failure> {
+    if !report.listening {
+        report
+            .problems
+            .push("stale: nobody listens on it (left by a VM or process that is gone)".into());
+    }
+    let stat = &entry.stat;
+    let wrong_group = stat.st_gid != wanted.group.gid;
+    let wrong_mode = stat.st_mode & GROUP_RW != GROUP_RW;
+    if !wrong_group && !wrong_mode {
+        return Ok(false);
+    }
+    if policy == SocketPolicy::Check {
+        if wrong_group {
+            report.problems.push(format!(
+                "group {}, not {}: a process of the other side cannot open it",
+                report.group, wanted.group.name
+            ));
+        }
+        if wrong_mode {
+            report.problems.push(format!(
+                "mode {}: the group cannot read and write it",
+                report.mode
+            ));
+        }
+        return Ok(false);
+    }
+    let new_mode = (stat.st_mode & 0o7777) | GROUP_RW;
+    if !ctx.check_mode {
+        let handle = dir
+            .entry(entry)
+            .map_err(|e| Failure::new(format!("could not open {}: {e}", report.path)))?;
+        if wrong_group {
+            handle.chown(None, Some(wanted.group.gid)).map_err(|e| {
+                Failure::new(format!(
+                    "could not change the group of {}: {e}",
+                    report.path
+                ))
+            })?;
+        }
+        // Always after chown, which may clear set-id bits.
+        handle.chmod(new_mode).map_err(|e| {
+            Failure::new(format!("could not change the mode of {}: {e}", report.path))
+        })?;
+    }
+    if wrong_group {
+        report.changed.push("group");
+        report.group.clone_from(&wanted.group.name);
+    }
+    if wrong_mode {
+        report.changed.push("mode");
+        report.mode = mode_text(new_mode);
+    }
+    Ok(true)
+}
+
+/// `{path: {group, mode}}` before or after, for the diff.
+pub(crate) fn diff_view(reports: &[SocketReport], after: bool) -> Value {
+    let map: BTreeMap<&str, Value> = reports
+        .iter()
+        .filter(|r| !(after && r.removed))
+        .map(|r| {
+            let (group, mode) = if after {
+                (&r.group, &r.mode)
+            } else {
+                (&r.before.0, &r.before.1)
+            };
+            (r.path.as_str(), json!({"group": group, "mode": mode}))
+        })
+        .collect();
+    json!(map)
+}
