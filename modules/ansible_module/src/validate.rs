@@ -679,10 +679,10 @@ mod tests {
 
     #[test]
     fn secrets_are_known_before_validation_and_zero_is_no_secret() {
+        const PIN: &[Opt] = &[Opt::new("pin", Kind::Int).no_log()];
         let raw = json!({"secret": "s3cret", "count": "12ab"});
         let secrets = raw_no_log_values(&SPEC, raw.as_object().unwrap());
         assert_eq!(secrets, BTreeSet::from(["s3cret".to_owned()]));
-        const PIN: &[Opt] = &[Opt::new("pin", Kind::Int).no_log()];
         let v = run(&ArgSpec::new(PIN), json!({"pin": 0})).unwrap();
         assert!(v.no_log_values.is_empty());
     }

@@ -17,7 +17,7 @@ pub(crate) fn wanted(
         if let Some(value) = value {
             wanted.push((
                 key.to_owned(),
-                desire(params.state, Value::String(value.clone()))?,
+                desire(params.state, &Value::String(value.clone()))?,
             ));
         }
     }
@@ -28,7 +28,7 @@ pub(crate) fn wanted(
             )));
         }
         let value = typed_like_current(key, value, current);
-        let desired = desire(params.state, value)
+        let desired = desire(params.state, &value)
             .map_err(|e| Failure::new(format!("settings.{key}: {}", e.msg)))?;
         wanted.push((key.clone(), desired));
     }
@@ -40,9 +40,9 @@ pub(crate) fn wanted(
     Ok(wanted)
 }
 
-fn desire(state: State, value: Value) -> Result<Desired, Failure> {
+fn desire(state: State, value: &Value) -> Result<Desired, Failure> {
     match state {
-        State::Present => qemu_conf::Value::from_json(&value)
+        State::Present => qemu_conf::Value::from_json(value)
             .map(Desired::Present)
             .map_err(Failure::new),
         State::Absent => Ok(Desired::Absent),
