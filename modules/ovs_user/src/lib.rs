@@ -1,0 +1,218 @@
+//! `nfv.vhostuser.ovs_user`: `OVS_USER_ID="user:group"` in `/etc/sysconfig/openvswitch`, the
+//! identity ovsdb-server and ovs-vswitchd drop to at start, and on request the ownership of
+//! Open vSwitch's own directories to match (what the RPM's `%post` and TripleO's one-shot
+//! fix-permissions unit do). For `dpdkvhostuserclient` ports the group must be the one QEMU's
+//! sockets carry (`hugetlbfs`), or ovs-vswitchd cannot open them.
+
+use std::path::{Path, PathBuf};
+
+use ansible_module::{ArgSpec, Context, Ctx, Diff, Failure, Kind, Lit, ModuleResult, Opt};
+use serde::Deserialize;
+use serde_json::json;
+use vhostuser::identity::{self, Account, GroupInfo};
+use vhostuser::nofollow::{TreeChange, chown_tree};
+use vhostuser::procfs::processes_named;
+use vhostuser::sysconfig;
+
+const KEY: &str = "OVS_USER_ID";
+
+const OPTIONS: &[Opt] = &[
+    Opt::new("path", Kind::Path).default(Lit::Str("/etc/sysconfig/openvswitch")),
+    Opt::new("user", Kind::Str).default(Lit::Str("openvswitch")),
+    Opt::new("group", Kind::Str).default(Lit::Str("hugetlbfs")),
+    Opt::new("fix_ownership", Kind::Bool).default(Lit::Bool(false)),
+    Opt::new("paths", Kind::List)
+        .elements(Kind::Path)
+        .default(Lit::StrList(&[
+            "/etc/openvswitch",
+            "/var/log/openvswitch",
+            "/var/lib/openvswitch",
+            "/run/openvswitch",
+        ])),
+    Opt::new("backup", Kind::Bool).default(Lit::Bool(false)),
+];
+
+/// The module's argument spec; `plugins/modules/ovs_user.yml` documents it.
+pub const SPEC: ArgSpec = ArgSpec::new(OPTIONS);
+
+#[derive(Debug, Deserialize)]
+pub struct Params {
+    pub path: String,
+    pub user: String,
+    pub group: String,
+    pub fix_ownership: bool,
+    pub paths: Vec<String>,
+    pub backup: bool,
+}
+
+fn accounts(params: &Params) -> Result<(Account, GroupInfo), Failure> {
+    let user = identity::user(&params.user).ok_or_else(|| {
+        Failure::new(format!(
+            "user '{}' does not exist on this host; the openvswitch package creates it, or create it first",
+            params.user
+        ))
+    })?;
+    let group = identity::group(&params.group).ok_or_else(|| {
+        Failure::new(format!(
+            "group '{}' does not exist on this host; create it first (TripleO uses hugetlbfs with GID 42477 \
+             on the host and in its containers)",
+            params.group
+        ))
+    })?;
+    Ok((user, group))
+}
+
+/// The daemons read `OVS_USER_ID` only when they start: a running one with other ids keeps
+/// them until it is restarted.
+fn running_daemons_warnings(user: &Account, group: &GroupInfo, value: &str) -> Vec<String> {
+    processes_named(Path::new("/proc"), &["ovs-vswitchd", "ovsdb-server"])
+        .into_iter()
+        .filter(|p| p.uid != user.uid || !p.has_group(group.gid))
+        .map(|p| {
+            let groups: Vec<String> = p.groups.iter().map(|g| identity::group_name(*g)).collect();
+            format!(
+                "{} (pid {}) runs as {}:{} with groups [{}], not as {value}; it uses the new setting only \
+                 after a restart (restarting Open vSwitch cuts every VM still on dpdkvhostuser ports)",
+                p.name,
+                p.pid,
+                identity::user_name(p.uid),
+                identity::group_name(p.gid),
+                groups.join(", ")
+            )
+        })
+        .collect()
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    if path.is_dir() {
+        return Err(Failure::new(format!(
+            "{} is a directory; give the path of the sysconfig file itself",
+            path.display()
+        )));
+    }
+    std::fs::read(path).map_err(|e| {
+        Failure::new(format!(
+            "could not read {}: {e}; it is installed by the openvswitch package (RHEL and derivatives)",
+            path.display()
+        ))
+    })
+}
+
+fn fix_ownership(
+    params: &Params,
+    user: &Account,
+    group: &GroupInfo,
+    ctx: &Ctx,
+) -> Result<TreeChange, Failure> {
+    let mut total = TreeChange::default();
+    for dir in &params.paths {
+        let path = PathBuf::from(dir);
+        if std::fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
+        let change = chown_tree(&path, user.uid, group.gid, !ctx.check_mode)
+            .context(format!("could not change the ownership under {dir}"))?;
+        total.count += change.count;
+        let room = 10usize.saturating_sub(total.sample.len());
+        total.sample.extend(change.sample.into_iter().take(room));
+    }
+    Ok(total)
+}
+
+/// The module: set `OVS_USER_ID`, and optionally re-own the directories.
+pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
+    let (user, group) = accounts(params)?;
+    let value = format!("{}:{}", user.name, group.name);
+    let path = Path::new(&params.path);
+    let display = path.display().to_string();
+    let original = read(path)?;
+    let parsed = sysconfig::parse(&original).map_err(|e| {
+        Failure::new(format!(
+            "could not parse {display}: {e}; fix it by hand, it was left unchanged"
+        ))
+    })?;
+    let before_value = parsed.get(KEY).map(|a| a.value.clone());
+    let edited = sysconfig::set(&original, KEY, &value)
+        .map_err(|e| Failure::new(format!("{display}: {e}")))?;
+
+    let mut result = ModuleResult::new(edited.changed);
+    if !identity::is_member(&user, &group) {
+        result.warn(format!(
+            "user {u} is not a member of group {g}: ovs-vswitchd and ovsdb-server refuse to start with \
+             OVS_USER_ID={u}:{g} (\"Invalid --user option ... user {u} is not in group {g}, aborting\"); \
+             add it with usermod -a -G {g} {u}, as the openvswitch RPM does",
+            u = user.name,
+            g = group.name
+        ));
+    }
+    if let Some(reason) = &edited.rewritten_for_systemd {
+        result.warn(format!(
+            "{display}: rewrote {KEY} although sh read the right value: {reason}, and the Open vSwitch \
+             units read this file through systemd"
+        ));
+    }
+    for line in &edited.commented_duplicates {
+        result.warn(format!(
+            "{display}: commented out {KEY} on line {line}: only the last assignment counts, so it only misled readers"
+        ));
+    }
+    for line in parsed.unparsed_lines() {
+        result.warn(format!(
+            "{display}: line {line} is not a plain shell assignment, and sh and systemd read such lines \
+             differently; check it by hand"
+        ));
+    }
+    for warning in running_daemons_warnings(&user, &group, &value) {
+        result.warn(warning);
+    }
+    if edited.changed {
+        if params.backup {
+            if let Some(backup) = ctx
+                .backup_file(path)
+                .context(format!("could not back up {display}"))?
+            {
+                result.set("backup_file", backup.to_string_lossy());
+            }
+        }
+        ctx.replace_file(path, &edited.content, 0o644)
+            .context(format!("could not write {display} (it was left unchanged)"))?;
+        result.diff.push(Diff::file(
+            &display,
+            String::from_utf8_lossy(&original),
+            String::from_utf8_lossy(&edited.content),
+        ));
+    }
+    let ownership = if params.fix_ownership {
+        fix_ownership(params, &user, &group, ctx)?
+    } else {
+        TreeChange::default()
+    };
+    if ownership.count > 0 {
+        result.changed = true;
+        result.diff.push(Diff {
+            before: json!({"ownership": format!("not {value}"), "entries": ownership.sample}),
+            after: json!({"ownership": value, "entries": ownership.sample}),
+            before_header: Some("ownership".into()),
+            after_header: Some("ownership".into()),
+        });
+    }
+    result
+        .set("path", &display)
+        .set(
+            "ovs_user_id",
+            json!({"before": before_value, "after": value}),
+        )
+        .set("ownership_changed", ownership.count)
+        .set("ownership_sample", &ownership.sample);
+    if result.changed {
+        result.msg = Some(format!(
+            "{KEY}={value}{}; restart openvswitch for it to take effect",
+            if ctx.check_mode {
+                " would be set"
+            } else {
+                " set"
+            }
+        ));
+    }
+    Ok(result)
+}
