@@ -8,3 +8,4 @@ pub mod procfs;
 pub mod qemu_conf;
 pub mod sysconfig;
 pub mod unix_sockets;
+pub mod vhost_ports;

@@ -1,0 +1,221 @@
+//! What has to change, decided from the rows as read: nothing, create, update in place,
+//! re-create (a new server path), or delete.
+
+use std::collections::BTreeMap;
+
+use ansible_module::Failure;
+use serde_json::{Value, json};
+use vhostuser::ovsdb::{Client, Condition, Operation, Row};
+use vhostuser::vhost_ports::{self, DATABASE, Located, SERVER_PATH};
+
+use crate::{CLIENT, Params, State, db_failure};
+
+#[derive(Debug)]
+pub(crate) enum Plan {
+    Nothing,
+    /// A new port with one interface on `bridge`.
+    Create {
+        bridge: String,
+    },
+    /// Type (and options) change on the existing row: ovs-vswitchd re-creates the netdev
+    /// because its class changes.
+    Update {
+        kind: String,
+        options: BTreeMap<String, String>,
+    },
+    /// Only the server path of a `dpdkvhostuserclient` changes. A running ovs-vswitchd keeps
+    /// the socket it registered, so the port is removed and added back in two transactions,
+    /// with its other columns, and vswitchd applies the removal in between.
+    Recreate {
+        options: BTreeMap<String, String>,
+        port: Row,
+    },
+    Delete,
+}
+
+impl Plan {
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Plan::Nothing => "nothing".into(),
+            Plan::Create { bridge } => format!("created on bridge {bridge}"),
+            Plan::Update { kind, options } => format!(
+                "type {kind}{}",
+                options
+                    .get(SERVER_PATH)
+                    .map_or_else(String::new, |p| format!(", {SERVER_PATH} {p}"))
+            ),
+            Plan::Recreate { options, .. } => format!(
+                "re-created with {SERVER_PATH} {}",
+                options.get(SERVER_PATH).map_or("", String::as_str)
+            ),
+            Plan::Delete => "removed".into(),
+        }
+    }
+
+    /// `{type, options}` after the change, or null when the interface goes.
+    pub(crate) fn diff_after(
+        &self,
+        before: Option<&Located>,
+        params: &Params,
+        server_path: Option<&str>,
+    ) -> Value {
+        match self {
+            Plan::Nothing => diff_view(before),
+            Plan::Delete => Value::Null,
+            Plan::Create { .. } => {
+                json!({"type": params.kind, "options": wanted_options(&BTreeMap::new(), server_path)})
+            }
+            Plan::Update { kind, options } => json!({"type": kind, "options": options}),
+            Plan::Recreate { options, .. } => json!({"type": CLIENT, "options": options}),
+        }
+    }
+}
+
+pub(crate) fn is_delete(plan: &Plan) -> bool {
+    matches!(plan, Plan::Delete)
+}
+
+/// `{type, options}` of the interface, or null when there is none.
+pub(crate) fn diff_view(located: Option<&Located>) -> Value {
+    located.map_or(Value::Null, |l| {
+        json!({
+            "type": l.interface.string("type").unwrap_or_default(),
+            "options": l.interface.string_map("options").unwrap_or_default(),
+        })
+    })
+}
+
+/// The options the interface should have: its own, with the server path set or removed.
+pub(crate) fn wanted_options(
+    current: &BTreeMap<String, String>,
+    server_path: Option<&str>,
+) -> BTreeMap<String, String> {
+    let mut options = current.clone();
+    match server_path {
+        Some(path) => options.insert(SERVER_PATH.to_owned(), path.to_owned()),
+        None => options.remove(SERVER_PATH),
+    };
+    options
+}
+
+/// Reads the interface and decides.
+pub(crate) fn plan_now(
+    client: &mut Client,
+    params: &Params,
+    server_path: Option<&str>,
+) -> Result<(Option<Located>, Plan), Failure> {
+    let located = vhost_ports::find(client, &params.name).map_err(|e| db_failure(&e))?;
+    let plan = match (&located, params.state) {
+        (None, State::Absent) => Plan::Nothing,
+        (None, State::Present) => plan_create(client, params)?,
+        (Some(l), State::Absent) => {
+            check_placement(l, params)?;
+            Plan::Delete
+        }
+        (Some(l), State::Present) => {
+            check_placement(l, params)?;
+            plan_change(client, l, params, server_path)?
+        }
+    };
+    Ok((located, plan))
+}
+
+fn plan_create(client: &mut Client, params: &Params) -> Result<Plan, Failure> {
+    let Some(bridge) = &params.bridge else {
+        return Err(Failure::new(format!(
+            "interface {} does not exist; give bridge to create it there",
+            params.name
+        )));
+    };
+    if vhost_ports::bridge(client, bridge)
+        .map_err(|e| db_failure(&e))?
+        .is_none()
+    {
+        return Err(Failure::new(format!(
+            "bridge {bridge} does not exist; create it first (ovs-vsctl add-br {bridge} -- set bridge {bridge} datapath_type=netdev)"
+        )));
+    }
+    Ok(Plan::Create {
+        bridge: bridge.clone(),
+    })
+}
+
+/// The interface must sit in a port of its own on a bridge, and on the bridge asked for.
+fn check_placement(located: &Located, params: &Params) -> Result<(), Failure> {
+    let name = &params.name;
+    let (Some(port), Some(bridge)) = (&located.port, &located.bridge) else {
+        return Err(Failure::new(format!(
+            "interface {name} exists but is in no port of any bridge; remove it by hand first"
+        )));
+    };
+    let members = port.uuid_set("interfaces").map_err(|e| db_failure(&e))?;
+    if members.len() != 1 {
+        return Err(Failure::new(format!(
+            "interface {name} is one of {} interfaces of port {}; a vhost-user port has one",
+            members.len(),
+            port.string("name").unwrap_or_default()
+        )));
+    }
+    let on = bridge.string("name").map_err(|e| db_failure(&e))?;
+    match &params.bridge {
+        Some(wanted) if wanted != on => Err(Failure::new(format!(
+            "interface {name} is on bridge {on}, not {wanted}; moving it between bridges is not supported"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn plan_change(
+    client: &mut Client,
+    located: &Located,
+    params: &Params,
+    server_path: Option<&str>,
+) -> Result<Plan, Failure> {
+    let kind = located
+        .interface
+        .string("type")
+        .map_err(|e| db_failure(&e))?;
+    let options = located
+        .interface
+        .string_map("options")
+        .map_err(|e| db_failure(&e))?;
+    let wanted = wanted_options(&options, server_path);
+    if kind == params.kind && options == wanted {
+        return Ok(Plan::Nothing);
+    }
+    if kind == CLIENT && params.kind == CLIENT {
+        let port_uuid = located
+            .port
+            .as_ref()
+            .map(Row::uuid)
+            .transpose()
+            .map_err(|e| db_failure(&e))?;
+        let Some(port_uuid) = port_uuid else {
+            return Err(Failure::new("the interface lost its port"));
+        };
+        let results = client
+            .transact(
+                DATABASE,
+                &[Operation::select(
+                    "Port",
+                    &[Condition::uuid(port_uuid)],
+                    &[],
+                )],
+            )
+            .map_err(|e| db_failure(&e))?;
+        let port = results.first().and_then(|r| r.rows.first().cloned());
+        let Some(port) = port else {
+            return Err(Failure::new(
+                "the interface's port vanished while it was read",
+            ));
+        };
+        return Ok(Plan::Recreate {
+            options: wanted,
+            port,
+        });
+    }
+    Ok(Plan::Update {
+        kind: params.kind.clone(),
+        options: wanted,
+    })
+}

@@ -1,0 +1,319 @@
+//! The built `vhostuser_port` binary against a real ovsdb-server (no ovs-vswitchd: the tests
+//! that need one run on the sandbox node).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../vhostuser/tests/support/ovsdb_server.rs"]
+mod ovsdb_server;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ovsdb_server::{DB, OvsdbServer};
+use serde_json::{Value, json};
+use vhostuser::ovsdb::{Condition, Datum, Mutation, Operation, Row};
+
+fn run(args: &Value) -> (Value, i32) {
+    let dir = ovsdb_server::TempDir::create();
+    let mut all =
+        json!({"_ansible_module_name": "nfv.vhostuser.vhostuser_port", "_ansible_diff": true});
+    all.as_object_mut()
+        .unwrap()
+        .extend(args.as_object().unwrap().clone());
+    let file = dir.join("args");
+    std::fs::write(&file, all.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vhostuser_port"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    let answer = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    (answer, out.status.code().unwrap())
+}
+
+fn with_bridge(server: &OvsdbServer, bridge: &str) {
+    let mut client = server.client();
+    let ops = [
+        Operation::insert_named(
+            "Bridge",
+            "br",
+            &Row::new()
+                .with("name", bridge)
+                .with("datapath_type", "netdev"),
+        ),
+        Operation::mutate(
+            "Open_vSwitch",
+            &[],
+            &[Mutation::insert("bridges", Datum::named_uuid("br"))],
+        ),
+    ];
+    client.transact(DB, &ops).unwrap();
+}
+
+fn interface(server: &OvsdbServer, name: &str) -> Option<Row> {
+    let select = Operation::select("Interface", &[Condition::eq("name", name)], &[]);
+    server
+        .client()
+        .transact(DB, &[select])
+        .unwrap()
+        .remove(0)
+        .rows
+        .into_iter()
+        .next()
+}
+
+fn args(server: &OvsdbServer, extra: &Value) -> Value {
+    let mut args =
+        json!({"ovsdb": server.address(), "name": "vhu1", "bridge": "br-int", "wait": false});
+    args.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    args
+}
+
+#[test]
+fn switches_both_ways_in_one_row_and_is_idempotent() {
+    let server = OvsdbServer::start();
+    with_bridge(&server, "br-int");
+    let (out, code) = run(&args(&server, &json!({"type": "dpdkvhostuser"})));
+    assert_eq!((code, &out["changed"]), (0, &json!(true)), "{out}");
+    assert_eq!(out["interface"]["type"], json!("dpdkvhostuser"));
+    assert_eq!(out["interface"]["bridge"], json!("br-int"));
+    assert_eq!(
+        run(&args(&server, &json!({"type": "dpdkvhostuser"}))).0["changed"],
+        json!(false)
+    );
+
+    let (out, _) = run(&args(
+        &server,
+        &json!({"socket_dir": "/var/lib/vhost_sockets"}),
+    ));
+    assert_eq!(out["changed"], json!(true), "{out}");
+    let row = interface(&server, "vhu1").unwrap();
+    assert_eq!(row.string("type").unwrap(), "dpdkvhostuserclient");
+    assert_eq!(
+        row.string_map("options").unwrap()["vhost-server-path"],
+        "/var/lib/vhost_sockets/vhu1"
+    );
+    assert_eq!(
+        out["diff"]["before"],
+        json!({"type": "dpdkvhostuser", "options": {}})
+    );
+    assert_eq!(
+        out["diff"]["after"],
+        json!({"type": "dpdkvhostuserclient", "options": {"vhost-server-path": "/var/lib/vhost_sockets/vhu1"}})
+    );
+    assert_eq!(run(&args(&server, &json!({}))).0["changed"], json!(false));
+
+    let (out, _) = run(&args(&server, &json!({"type": "dpdkvhostuser"})));
+    assert_eq!(out["changed"], json!(true));
+    let row = interface(&server, "vhu1").unwrap();
+    assert_eq!(row.string("type").unwrap(), "dpdkvhostuser");
+    assert!(
+        row.string_map("options").unwrap().is_empty(),
+        "the server path goes with the type"
+    );
+}
+
+#[test]
+fn check_mode_touches_nothing() {
+    let server = OvsdbServer::start();
+    with_bridge(&server, "br-int");
+    run(&args(&server, &json!({"type": "dpdkvhostuser"})));
+    let before = interface(&server, "vhu1").unwrap();
+    let (out, code) = run(&args(&server, &json!({"_ansible_check_mode": true})));
+    assert_eq!((code, &out["changed"]), (0, &json!(true)), "{out}");
+    assert!(out["msg"].as_str().unwrap().contains("would change"));
+    assert_eq!(interface(&server, "vhu1").unwrap(), before);
+    let (out, _) = run(&args(
+        &server,
+        &json!({"name": "vhu2", "_ansible_check_mode": true}),
+    ));
+    assert_eq!(out["changed"], json!(true));
+    assert!(interface(&server, "vhu2").is_none());
+}
+
+#[test]
+fn a_new_server_path_recreates_the_port_and_keeps_its_settings() {
+    let server = OvsdbServer::start();
+    with_bridge(&server, "br-int");
+    run(&args(&server, &json!({"server_path": "/run/a/vhu1"})));
+    let ids = Datum::string_map([("iface-id", "4f1c"), ("attached-mac", "fa:16:3e:00:00:01")]);
+    let mut client = server.client();
+    client
+        .transact(
+            DB,
+            &[
+                Operation::update(
+                    "Interface",
+                    &[Condition::eq("name", "vhu1")],
+                    &Row::new().with("external_ids", ids.clone()),
+                ),
+                Operation::update(
+                    "Port",
+                    &[Condition::eq("name", "vhu1")],
+                    &Row::new().with("tag", 7i64),
+                ),
+            ],
+        )
+        .unwrap();
+    let started = Instant::now();
+    let (out, code) = run(&args(
+        &server,
+        &json!({"server_path": "/run/b/vhu1", "timeout": 1}),
+    ));
+    // No ovs-vswitchd here, so the removal is never applied: the honest answer is a failure
+    // that says the database did change.
+    assert_eq!(
+        (code, &out["changed"], &out["failed"]),
+        (1, &json!(true), &json!(true)),
+        "{out}"
+    );
+    assert!(
+        out["msg"]
+            .as_str()
+            .unwrap()
+            .contains("committed to the database"),
+        "{out}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let row = interface(&server, "vhu1").unwrap();
+    assert_eq!(
+        row.string_map("options").unwrap()["vhost-server-path"],
+        "/run/b/vhu1"
+    );
+    let kept = row.string_map("external_ids").unwrap();
+    assert_eq!(
+        (kept["iface-id"].as_str(), kept["attached-mac"].as_str()),
+        ("4f1c", "fa:16:3e:00:00:01")
+    );
+    assert_eq!(out["interface"]["port"], json!("vhu1"));
+    let port = server
+        .client()
+        .transact(
+            DB,
+            &[Operation::select(
+                "Port",
+                &[Condition::eq("name", "vhu1")],
+                &["tag"],
+            )],
+        )
+        .unwrap()
+        .remove(0)
+        .rows;
+    assert_eq!(port[0].integer("tag").unwrap(), 7);
+}
+
+#[test]
+fn waiting_for_a_vswitchd_that_is_not_there_fails_honestly() {
+    let server = OvsdbServer::start();
+    with_bridge(&server, "br-int");
+    let (out, code) = run(&args(&server, &json!({"wait": true, "timeout": 1})));
+    assert_eq!(
+        (code, &out["changed"], &out["failed"]),
+        (1, &json!(true), &json!(true)),
+        "{out}"
+    );
+    let msg = out["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("committed to the database") && msg.contains("ovs-vswitchd"),
+        "{msg}"
+    );
+    assert_eq!(
+        out["interface"]["type"],
+        json!("dpdkvhostuserclient"),
+        "the state the database now holds"
+    );
+    assert!(interface(&server, "vhu1").is_some());
+}
+
+#[test]
+fn absent_removes_the_port_and_is_idempotent() {
+    let server = OvsdbServer::start();
+    with_bridge(&server, "br-int");
+    run(&args(&server, &json!({})));
+    let (out, _) = run(&args(&server, &json!({"state": "absent"})));
+    assert_eq!(out["changed"], json!(true), "{out}");
+    assert!(interface(&server, "vhu1").is_none());
+    let (out, code) = run(&args(&server, &json!({"state": "absent"})));
+    assert_eq!((code, &out["changed"]), (0, &json!(false)), "{out}");
+}
+
+#[test]
+fn bad_input_fails_clearly_and_changes_nothing() {
+    let server = OvsdbServer::start();
+    with_bridge(&server, "br-int");
+    let long = format!("/var/lib/vhost_sockets/{}", "x".repeat(90));
+    let cases = [
+        (
+            json!({"bridge": null}),
+            "interface vhu1 does not exist; give bridge to create it there",
+        ),
+        (
+            json!({"bridge": "br-nope"}),
+            "bridge br-nope does not exist",
+        ),
+        (
+            json!({"server_path": long}),
+            "must be shorter than 108 bytes",
+        ),
+        (
+            json!({"type": "dpdkvhostuser", "server_path": "/x/y"}),
+            "server_path is only for type dpdkvhostuserclient",
+        ),
+        (
+            json!({"type": "dpdkvhost"}),
+            "value of type must be one of: dpdkvhostuserclient, dpdkvhostuser, got: dpdkvhost",
+        ),
+        (json!({"ovsdb": "tcp:127.0.0.1:6640"}), "unix:"),
+        (
+            json!({"ovsdb": "unix:/nonexistent/db.sock"}),
+            "/nonexistent/db.sock",
+        ),
+        (
+            json!({"timeout": 0}),
+            "timeout must be a positive number of seconds",
+        ),
+        (
+            json!({"bridges": "br-int"}),
+            "Unsupported parameters for (nfv.vhostuser.vhostuser_port) module: bridges. Supported parameters \
+             include: bridge, name, ovsdb, server_path, socket_dir, state, timeout, type, wait.",
+        ),
+    ];
+    for (extra, msg) in cases {
+        let started = Instant::now();
+        let (out, code) = run(&args(&server, &extra));
+        assert_eq!(
+            (code, &out["failed"], &out["changed"]),
+            (1, &json!(true), &json!(false)),
+            "{extra}: {out}"
+        );
+        assert!(out["msg"].as_str().unwrap().contains(msg), "{extra}: {out}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{extra} took {:?}",
+            started.elapsed()
+        );
+        assert!(
+            interface(&server, "vhu1").is_none(),
+            "{extra} changed the database"
+        );
+    }
+}
+
+#[test]
+fn a_database_that_is_down_is_a_quick_clear_failure() {
+    let server = OvsdbServer::start();
+    let address = server.address();
+    drop(server);
+    let started = Instant::now();
+    let (out, code) = run(&json!({"ovsdb": address, "name": "vhu1", "bridge": "br-int"}));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out["msg"]
+            .as_str()
+            .unwrap()
+            .contains(address.trim_start_matches("unix:")),
+        "{out}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
