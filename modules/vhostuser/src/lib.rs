@@ -2,6 +2,7 @@
 //! as pure parsers and editors with their I/O at the edge. Nothing here speaks Ansible.
 
 pub mod identity;
+pub mod libvirt;
 pub mod nofollow;
 pub mod ovsdb;
 pub mod procfs;

@@ -1,0 +1,1 @@
+//! Placeholder: the libvirt domain reader is being written.
