@@ -6,6 +6,7 @@ pub mod libvirt;
 pub mod nofollow;
 pub mod ovsdb;
 pub mod procfs;
+pub mod qemu_procs;
 pub mod qemu_conf;
 pub mod sysconfig;
 pub mod unix_sockets;
