@@ -1,0 +1,302 @@
+//! Collecting the facts of one node. Each source is read once; a source that cannot be read
+//! is recorded in `Facts::unavailable` and the rest is still collected.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::Duration;
+
+use super::facts::{
+    AccountFacts, DomainFacts, Expected, Facts, OvsFacts, OvsInterface, PathFacts, QemuConfFacts,
+    SocketFacts, SysconfigFacts,
+};
+use super::pairing::{CLIENT_TYPE, LEGACY_TYPE, ovs_socket_path};
+use crate::identity;
+use crate::ovsdb::{Atom, Client, Condition, Error, Operation, Row, Uuid};
+use crate::procfs::processes_named;
+use crate::qemu_procs::qemu_processes;
+use crate::unix_sockets::listening_paths;
+use crate::{qemu_conf, sysconfig};
+
+/// Where to read from; the module's options.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    pub ovsdb: String,
+    pub timeout: Duration,
+    pub qemu_conf: String,
+    pub sysconfig: String,
+    pub hugepages: String,
+    pub proc_root: String,
+}
+
+/// Collects everything except the libvirt domains, which the caller adds (they come from
+/// virsh or a directory, see `crate::libvirt`).
+#[must_use]
+pub fn collect(
+    sources: &Sources,
+    expected: &Expected,
+    domains: Result<Vec<DomainFacts>, String>,
+) -> Facts {
+    let mut facts = Facts {
+        selinux_enabled: Path::new("/sys/fs/selinux/enforce").exists(),
+        ..Facts::default()
+    };
+    match ovs(&sources.ovsdb, sources.timeout) {
+        Ok(ovs) => facts.ovs = Some(ovs),
+        Err(e) => {
+            facts.unavailable.insert("ovsdb".into(), e.to_string());
+        }
+    }
+    match domains {
+        Ok(domains) => facts.domains = Some(domains),
+        Err(e) => {
+            facts.unavailable.insert("libvirt".into(), e);
+        }
+    }
+    let proc_root = Path::new(&sources.proc_root);
+    facts.qemus = qemu_processes(proc_root);
+    facts.daemons = processes_named(proc_root, &["ovs-vswitchd", "ovsdb-server"]);
+    facts.socket_dir = path_facts(&expected.socket_dir, facts.selinux_enabled);
+    facts.ovs_rundir = path_facts(&expected.ovs_rundir, false);
+    facts.hugepages = path_facts(&sources.hugepages, false);
+    facts.qemu_conf = qemu_conf_facts(&sources.qemu_conf);
+    facts.sysconfig = sysconfig_facts(&sources.sysconfig);
+    facts.accounts = accounts(&facts, expected);
+    facts.sockets = sockets(&facts, expected, proc_root);
+    facts
+}
+
+/// Open vSwitch's settings and every vhost-user interface with its port and bridge, in one
+/// transaction.
+pub fn ovs(address: &str, timeout: Duration) -> Result<OvsFacts, Error> {
+    let mut client = Client::connect(address, timeout)?;
+    let by_type = |kind: &str| Operation::select("Interface", &[Condition::eq("type", kind)], &[]);
+    let results = client.transact(
+        "Open_vSwitch",
+        &[
+            Operation::select("Open_vSwitch", &[], &[]),
+            by_type(LEGACY_TYPE),
+            by_type(CLIENT_TYPE),
+            Operation::select("Port", &[], &["_uuid", "name", "interfaces", "tag"]),
+            Operation::select("Bridge", &[], &["_uuid", "name", "ports"]),
+        ],
+    )?;
+    let rows = |i: usize| results.get(i).map_or(&[][..], |r| r.rows.as_slice());
+    let root = rows(0).first().cloned().unwrap_or_default();
+    let mut port_of: HashMap<Uuid, &Row> = HashMap::new();
+    for port in rows(3) {
+        for iface in port.uuid_set("interfaces")? {
+            port_of.insert(iface, port);
+        }
+    }
+    let mut bridge_of: HashMap<Uuid, String> = HashMap::new();
+    for bridge in rows(4) {
+        for port in bridge.uuid_set("ports")? {
+            bridge_of.insert(port, bridge.string("name")?.to_owned());
+        }
+    }
+    let mut interfaces = Vec::new();
+    for row in rows(1).iter().chain(rows(2)) {
+        let port = port_of.get(row.uuid()?).copied();
+        let options = row.string_map("options")?;
+        interfaces.push(OvsInterface {
+            name: row.string("name")?.to_owned(),
+            kind: row.string("type")?.to_owned(),
+            bridge: port
+                .and_then(|p| p.uuid().ok())
+                .and_then(|u| bridge_of.get(u).cloned()),
+            port: port.and_then(|p| p.string("name").ok()).map(str::to_owned),
+            tag: port.and_then(|p| integer(p, "tag")),
+            server_path: options.get("vhost-server-path").cloned(),
+            status: row.string_map("status")?,
+            error: row.optional_string("error")?.map(str::to_owned),
+            ofport: integer(row, "ofport"),
+        });
+    }
+    interfaces.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(OvsFacts {
+        ovs_version: root
+            .optional_string("ovs_version")
+            .ok()
+            .flatten()
+            .map(str::to_owned),
+        dpdk_initialized: root.boolean("dpdk_initialized").ok(),
+        iface_types: root.string_set("iface_types").unwrap_or_default(),
+        other_config: root.string_map("other_config").unwrap_or_default(),
+        interfaces,
+    })
+}
+
+/// An optional integer column (an empty set when unset).
+fn integer(row: &Row, column: &str) -> Option<i64> {
+    match row.get(column)?.optional()? {
+        Some(Atom::Integer(i)) => Some(*i),
+        _ => None,
+    }
+}
+
+/// A path as `lstat` sees it, never followed.
+#[must_use]
+pub fn path_facts(path: &str, with_selinux: bool) -> PathFacts {
+    let mut facts = PathFacts {
+        path: path.to_owned(),
+        ..PathFacts::default()
+    };
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return facts;
+    };
+    let kind = meta.file_type();
+    facts.exists = true;
+    facts.kind = Some(
+        if kind.is_symlink() {
+            "symlink"
+        } else if kind.is_dir() {
+            "directory"
+        } else if kind.is_file() {
+            "file"
+        } else if std::os::unix::fs::FileTypeExt::is_socket(&kind) {
+            "socket"
+        } else {
+            "other"
+        }
+        .to_owned(),
+    );
+    facts.uid = Some(meta.uid());
+    facts.gid = Some(meta.gid());
+    facts.owner = Some(identity::user_name(meta.uid()));
+    facts.group = Some(identity::group_name(meta.gid()));
+    facts.mode = Some(meta.mode() & 0o7777);
+    if with_selinux {
+        facts.setype = selinux_type(path);
+    }
+    facts
+}
+
+/// The type field of a path's SELinux context, without following a link.
+fn selinux_type(path: &str) -> Option<String> {
+    let path = CString::new(Path::new(path).as_os_str().as_bytes()).ok()?;
+    let mut buf = [0u8; 512];
+    // SAFETY: the strings are NUL-terminated and buf is valid for buf.len() bytes.
+    let len = unsafe {
+        libc::lgetxattr(
+            path.as_ptr(),
+            c"security.selinux".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    let len = usize::try_from(len).ok()?;
+    let context = String::from_utf8_lossy(&buf[..len])
+        .trim_end_matches('\0')
+        .to_owned();
+    context.split(':').nth(2).map(str::to_owned)
+}
+
+fn qemu_conf_facts(path: &str) -> QemuConfFacts {
+    let mut facts = QemuConfFacts {
+        path: path.to_owned(),
+        ..QemuConfFacts::default()
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            facts.error = Some(format!("could not read {path}: {e}"));
+            return facts;
+        }
+    };
+    facts.present = true;
+    match qemu_conf::parse(&bytes) {
+        Ok(doc) => {
+            let text = |key: &str| match doc.get(key) {
+                Some(qemu_conf::Value::Str(s)) => Some(s.clone()),
+                Some(qemu_conf::Value::Int(i)) => Some(i.to_string()),
+                _ => None,
+            };
+            facts.user = text("user");
+            facts.group = text("group");
+            facts.duplicates = doc.duplicates();
+        }
+        Err(e) => facts.error = Some(format!("{path} does not parse: {e}")),
+    }
+    facts
+}
+
+fn sysconfig_facts(path: &str) -> SysconfigFacts {
+    let mut facts = SysconfigFacts {
+        path: path.to_owned(),
+        ..SysconfigFacts::default()
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            facts.present = true;
+            match sysconfig::parse(&bytes) {
+                Ok(file) => facts.ovs_user_id = file.get("OVS_USER_ID").map(|a| a.value.clone()),
+                Err(e) => facts.error = Some(format!("{path} does not parse: {e}")),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => facts.error = Some(format!("could not read {path}: {e}")),
+    }
+    facts
+}
+
+/// A group by name or number, as qemu.conf and `OVS_USER_ID` may give it.
+fn gid_of(spec: &str) -> Option<u32> {
+    identity::resolve_group(spec.trim_start_matches('+')).map(|g| g.gid)
+}
+
+fn accounts(facts: &Facts, expected: &Expected) -> AccountFacts {
+    let (ovs_user, ovs_group) = facts.sysconfig.ovs_ids();
+    let group = identity::group(&ovs_group);
+    let user = identity::user(&ovs_user);
+    AccountFacts {
+        group_gid: identity::group(&expected.group).map(|g| g.gid),
+        gid_holder: identity::resolve_group(&expected.gid.to_string())
+            .map(|g| g.name)
+            .filter(|name| *name != expected.gid.to_string()),
+        ovs_group_gid: gid_of(&ovs_group),
+        ovs_user_exists: user.is_some(),
+        ovs_user_in_group: match (&user, &group) {
+            (Some(u), Some(g)) => identity::is_member(u, g),
+            _ => false,
+        },
+        qemu_group_gid: facts.qemu_conf.group.as_deref().and_then(gid_of),
+    }
+}
+
+/// Every socket a port or a domain refers to, with whether someone listens on it.
+fn sockets(facts: &Facts, expected: &Expected, proc_root: &Path) -> BTreeMap<String, SocketFacts> {
+    let mut paths: Vec<String> = Vec::new();
+    if let Some(ovs) = &facts.ovs {
+        let sock_dir = ovs.other_config.get("vhost-sock-dir").map(String::as_str);
+        paths.extend(
+            ovs.interfaces
+                .iter()
+                .map(|i| ovs_socket_path(i, &expected.ovs_rundir, sock_dir)),
+        );
+    }
+    for domain in facts.domains.iter().flatten() {
+        paths.extend(domain.interfaces.iter().filter_map(|i| i.path.clone()));
+    }
+    // Sockets in the socket directory nobody refers to are stale candidates too.
+    if let Ok(entries) = std::fs::read_dir(&expected.socket_dir) {
+        paths.extend(
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path().to_string_lossy().into_owned()),
+        );
+    }
+    let listening = listening_paths(proc_root);
+    paths
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(|path| {
+            let file = path_facts(&path, false);
+            let listening = listening.contains(Path::new(&path));
+            (path, SocketFacts { file, listening })
+        })
+        .filter(|(_, s)| !s.file.exists || s.file.kind.as_deref() == Some("socket"))
+        .collect()
+}

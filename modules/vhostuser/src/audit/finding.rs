@@ -1,0 +1,56 @@
+//! A finding: what is wrong, why it matters, and what fixes it.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+impl Severity {
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The check's stable id.
+    pub id: &'static str,
+    pub severity: Severity,
+    /// What it is about: an interface, a domain, a path, a setting.
+    pub subject: String,
+    /// What is wrong and why it matters.
+    pub message: String,
+    /// What fixes it (a module or playbook of this collection where one does).
+    pub fix: String,
+}
+
+impl Finding {
+    pub fn new(
+        id: &'static str,
+        severity: Severity,
+        subject: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            id,
+            severity,
+            subject: subject.into(),
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The audit: facts about one node, the checks that judge them, the pairing table and the
+//! node's verdict. Collection (`collect`) is the only part with I/O.
+
+pub mod collect;
+pub mod facts;
+pub mod finding;
+pub mod pairing;
+
+pub use facts::Facts;
+pub use finding::{Finding, Severity};
