@@ -237,9 +237,15 @@ fn commit_and_wait(
     let next_cfg = transact(client, ops)?;
     match ovsdb::wait_applied(client, next_cfg, timeout) {
         Ok(_) => Ok(None),
-        Err(e @ Error::NotApplied { .. }) => Ok(Some(format!(
-            "the change is committed to the database, but ovs-vswitchd has not applied it: {e}; check that \
-             ovs-vswitchd is running"
+        Err(Error::NotApplied {
+            next_cfg,
+            cur_cfg,
+            waited,
+        }) => Ok(Some(format!(
+            "the change is committed to the database, but ovs-vswitchd has not applied it after {:.1}s \
+             (cur_cfg {cur_cfg} < next_cfg {next_cfg}): is ovs-vswitchd running? It takes effect when \
+             ovs-vswitchd catches up",
+            waited.as_secs_f64()
         ))),
         Err(e) => Err(e),
     }
