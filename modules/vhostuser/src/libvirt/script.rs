@@ -1,0 +1,214 @@
+//! The text side of talking to virsh: several commands in one `;`-separated argument, each
+//! followed by `echo <marker>`, and the output cut back into one section per command at those
+//! markers. Pure functions, so that the splitting is tested without virsh.
+
+use std::ops::Range;
+use std::process;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Keeps one virsh argument well below Linux's 128 KiB limit on a single argument
+/// (`MAX_ARG_STRLEN`), past which `execve` fails with E2BIG. About a thousand nova-named
+/// domains fit; beyond that the dump takes one more process per this many bytes.
+pub(crate) const SCRIPT_LIMIT: usize = 64 * 1024;
+
+/// Quotes `arg` for virsh's own command-line parser (`vshCommandStringGetArg`), which follows
+/// the shell: inside single quotes everything is literal, and outside them a backslash escapes
+/// the next character. So `it's` becomes `'it'\''s'`. Blanks, `;`, `"`, `#`, `$` and
+/// backslashes need nothing more inside the quotes.
+#[must_use]
+pub fn quote(arg: &str) -> String {
+    format!("'{}'", arg.replace('\'', r"'\''"))
+}
+
+/// Markers unique to one run: `echo` prints them on a line of their own, and no domain XML
+/// holds a line ending in one by chance. Letters, digits and `-`, not starting with `-`, so
+/// `echo` takes them as text, never as an option.
+#[derive(Debug, Clone)]
+pub(crate) struct Marker {
+    prefix: String,
+}
+
+impl Marker {
+    pub(crate) fn new() -> Marker {
+        static RUNS: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
+            u64::from(d.subsec_nanos()) ^ d.as_secs().rotate_left(32)
+        });
+        let nonce = nanos
+            ^ u64::from(process::id()).rotate_left(17)
+            ^ RUNS.fetch_add(1, Ordering::Relaxed).rotate_left(48);
+        Marker {
+            prefix: format!("nfv-vhostuser-{nonce:016x}"),
+        }
+    }
+
+    pub(crate) fn nth(&self, index: usize) -> String {
+        format!("{}-{index}", self.prefix)
+    }
+}
+
+/// `commands[i]` followed by `echo <marker i>`, joined with `;`.
+pub(crate) fn script<'a>(
+    commands: impl IntoIterator<Item = (usize, &'a str)>,
+    marker: &Marker,
+) -> String {
+    commands
+        .into_iter()
+        .map(|(index, command)| format!("{command}; echo {}", marker.nth(index)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `dumpxml` for one domain. `--` ends the options, so that a domain named `--inactive` is a
+/// name, not a flag.
+pub(crate) fn dumpxml(name: &str) -> String {
+    format!("dumpxml -- {}", quote(name))
+}
+
+/// The `dumpxml` script for `names[range]`, with markers numbered by index in `names`.
+pub(crate) fn dump_script(names: &[String], range: Range<usize>, marker: &Marker) -> String {
+    let commands: Vec<(usize, String)> = range.map(|i| (i, dumpxml(&names[i]))).collect();
+    script(commands.iter().map(|(i, c)| (*i, c.as_str())), marker)
+}
+
+/// Groups `names` into index ranges whose `dumpxml` script stays within `limit` bytes (a name
+/// longer than that still gets a range of its own).
+pub(crate) fn chunks(names: &[String], marker: &Marker, limit: usize) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    let mut size = 0;
+    for (index, name) in names.iter().enumerate() {
+        // dumpxml, "; echo ", the marker and the "; " that joins it to the next one.
+        let cost = dumpxml(name).len() + marker.nth(index).len() + 9;
+        if index > start && size + cost > limit {
+            ranges.push(start..index);
+            start = index;
+            size = 0;
+        }
+        size += cost;
+    }
+    if start < names.len() {
+        ranges.push(start..names.len());
+    }
+    ranges
+}
+
+/// Cuts `output` into the sections that end at markers `indices` (in order): section `k` is
+/// what was printed between marker `indices[k-1]` and marker `indices[k]`. `None` for the
+/// sections whose end marker never came (virsh stopped early).
+pub(crate) fn split(output: &str, marker: &Marker, indices: Range<usize>) -> Vec<Option<String>> {
+    let mut sections = Vec::with_capacity(indices.len());
+    let mut expected = indices.clone().map(|i| marker.nth(i));
+    let mut want = expected.next();
+    let mut current = String::new();
+    for line in output.split_inclusive('\n') {
+        let Some(end) = want.as_deref() else {
+            break;
+        };
+        let text = line.strip_suffix('\n').unwrap_or(line);
+        // Normally the marker is a line of its own; if a command's output lacked its final
+        // newline, the marker ends that line instead.
+        if let Some(before) = text.strip_suffix(end) {
+            current.push_str(before);
+            sections.push(Some(std::mem::take(&mut current)));
+            want = expected.next();
+        } else {
+            current.push_str(line);
+        }
+    }
+    sections.resize(indices.len(), None);
+    sections
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_like_a_shell() {
+        assert_eq!(quote("vm a"), "'vm a'");
+        assert_eq!(quote("it's \"q\""), r#"'it'\''s "q"'"#);
+        assert_eq!(quote(r"back\slash;#$"), r"'back\slash;#$'");
+        assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn markers_differ_between_runs() {
+        let (a, b) = (Marker::new(), Marker::new());
+        assert_ne!(a.nth(0), b.nth(0));
+        assert!(a.nth(3).ends_with("-3"));
+        assert!(
+            a.nth(0)
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-')
+        );
+        assert!(!a.nth(0).starts_with('-'));
+    }
+
+    #[test]
+    fn builds_one_script_for_all_commands() {
+        let m = Marker::new();
+        let s = script([(0, "list --all --name"), (1, "dumpxml -- 'a'")], &m);
+        assert_eq!(
+            s,
+            format!(
+                "list --all --name; echo {}; dumpxml -- 'a'; echo {}",
+                m.nth(0),
+                m.nth(1)
+            )
+        );
+    }
+
+    #[test]
+    fn splits_at_markers_and_reports_missing_ends() {
+        let m = Marker::new();
+        let out = format!("<domain/>\n\n{}\n{}\n<dom\n", m.nth(0), m.nth(1));
+        assert_eq!(
+            split(&out, &m, 0..3),
+            vec![Some("<domain/>\n\n".to_owned()), Some(String::new()), None]
+        );
+    }
+
+    #[test]
+    fn a_marker_glued_to_unterminated_output_still_splits() {
+        let m = Marker::new();
+        let out = format!("<domain/>{}\nnext\n{}\n", m.nth(5), m.nth(6));
+        assert_eq!(
+            split(&out, &m, 5..7),
+            vec![Some("<domain/>".to_owned()), Some("next\n".to_owned())]
+        );
+    }
+
+    #[test]
+    fn another_runs_marker_is_just_text() {
+        let (m, other) = (Marker::new(), Marker::new());
+        let out = format!("{}\nx\n{}\n", other.nth(0), m.nth(0));
+        assert_eq!(
+            split(&out, &m, 0..1),
+            vec![Some(format!("{}\nx\n", other.nth(0)))]
+        );
+    }
+
+    #[test]
+    fn chunks_stay_under_the_limit() {
+        let m = Marker::new();
+        let names: Vec<String> = (0..100).map(|i| format!("instance-{i:08x}")).collect();
+        let ranges = chunks(&names, &m, 1000);
+        assert!(ranges.len() > 1);
+        assert_eq!(ranges.first().unwrap().start, 0);
+        assert_eq!(ranges.last().unwrap().end, 100);
+        for pair in ranges.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start);
+        }
+        for range in &ranges {
+            let s = dump_script(&names, range.clone(), &m);
+            assert!(s.len() <= 1000, "{}", s.len());
+        }
+        assert_eq!(chunks(&names, &m, SCRIPT_LIMIT), vec![0..100]);
+        assert_eq!(chunks(&[], &m, SCRIPT_LIMIT), vec![]);
+        let long = vec!["x".repeat(2000), "y".to_owned()];
+        assert_eq!(chunks(&long, &m, 1000), vec![0..1, 1..2]);
+    }
+}

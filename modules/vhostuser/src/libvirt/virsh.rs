@@ -1,0 +1,386 @@
+//! Domains through virsh, in two processes however many domains there are: one lists the names
+//! and their states, one dumps every domain's XML. virsh runs a `;`-separated list of commands
+//! given as one argument on one connection, so a host with 500 domains costs two connections,
+//! not 501.
+
+use std::process::ExitStatus;
+use std::time::{Duration, Instant};
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+use super::domain::Domain;
+use super::error::{DomainError, Error, serialize_outcome};
+use super::process::{self, Finished, RunError};
+use super::script::{self, Marker, SCRIPT_LIMIT};
+use super::xml::parse_domain;
+
+/// How to run virsh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Virsh {
+    /// The program and its leading arguments: `["virsh"]`, or
+    /// `["podman", "exec", "nova_libvirt", "virsh"]` where libvirt runs in a container.
+    pub command: Vec<String>,
+    /// `-c URI`: `qemu:///system`, or `test:///abs/path/node.xml` in tests. `None` lets virsh
+    /// pick (`LIBVIRT_DEFAULT_URI`, then its built-in default).
+    pub uri: Option<String>,
+    /// `-r`: a read-only connection, which is all reading needs and which libvirt grants
+    /// without the read-write socket's privileges.
+    pub readonly: bool,
+    /// How long one read may take (both processes of [`Virsh::read_domains`] together).
+    pub timeout: Duration,
+}
+
+impl Virsh {
+    /// A read-only `command -c uri`.
+    #[must_use]
+    pub fn new(command: &[String], uri: Option<&str>, timeout: Duration) -> Virsh {
+        Virsh {
+            command: command.to_vec(),
+            uri: uri.map(str::to_owned),
+            readonly: true,
+            timeout,
+        }
+    }
+
+    /// Every domain (`list --all --name`, virsh's order) with its state, in one process.
+    pub fn list(&self) -> Result<Vec<Listed>, Error> {
+        self.list_until(Instant::now() + self.timeout)
+    }
+
+    /// The XML of each of `names`, in one process (one more per 64 KiB of script, far beyond
+    /// a thousand domains). The outcome of `names[i]` is at index `i`; one domain's failure
+    /// does not stop the others.
+    pub fn dump(&self, names: &[String]) -> Result<Vec<Result<Domain, DomainError>>, Error> {
+        self.dump_until(names, Instant::now() + self.timeout)
+    }
+
+    /// [`Virsh::list`] then [`Virsh::dump`], within one [`Virsh::timeout`].
+    pub fn read_domains(&self) -> Result<Vec<DomainRead>, Error> {
+        let deadline = Instant::now() + self.timeout;
+        let listed = self.list_until(deadline)?;
+        let names: Vec<String> = listed.iter().map(|l| l.name.clone()).collect();
+        let dumped = self.dump_until(&names, deadline)?;
+        Ok(listed
+            .into_iter()
+            .zip(dumped)
+            .map(|(l, domain)| DomainRead {
+                name: l.name,
+                state: l.state,
+                domain,
+            })
+            .collect())
+    }
+
+    fn list_until(&self, deadline: Instant) -> Result<Vec<Listed>, Error> {
+        let marker = Marker::new();
+        let commands: Vec<&str> = std::iter::once("list --all --name")
+            .chain(STATES.iter().map(|(_, command)| *command))
+            .collect();
+        let run = self.run(
+            &script::script(commands.iter().copied().enumerate(), &marker),
+            deadline,
+        )?;
+        let sections = script::split(&run.stdout, &marker, 0..commands.len());
+        let names_of = |section: &Option<String>| -> Option<Vec<String>> {
+            // `list --name` ends with an empty line even when there is no domain; a section
+            // without it is a list that failed (its error went to stderr).
+            let text = section.as_deref().filter(|t| t.ends_with('\n'))?;
+            Some(
+                text.split('\n')
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            )
+        };
+        let Some(names) = sections.first().and_then(names_of) else {
+            return Err(Error::Output {
+                command: self.describe(),
+                detail: format!(
+                    "'list --all --name' printed no list{}",
+                    stderr_note(&run.stderr)
+                ),
+            });
+        };
+        // A state list that failed leaves its domains `Unknown`: the names are what matter.
+        let by_state: Vec<(DomainState, Vec<String>)> = STATES
+            .iter()
+            .zip(&sections[1..])
+            .filter_map(|((state, _), section)| Some((*state, names_of(section)?)))
+            .collect();
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let state = by_state
+                    .iter()
+                    .find(|(_, names)| names.contains(&name))
+                    .map_or(DomainState::Unknown, |(state, _)| *state);
+                Listed { name, state }
+            })
+            .collect())
+    }
+
+    fn dump_until(
+        &self,
+        names: &[String],
+        deadline: Instant,
+    ) -> Result<Vec<Result<Domain, DomainError>>, Error> {
+        let marker = Marker::new();
+        let mut outcomes = Vec::with_capacity(names.len());
+        for range in script::chunks(names, &marker, SCRIPT_LIMIT) {
+            let run = self.run(
+                &script::dump_script(names, range.clone(), &marker),
+                deadline,
+            )?;
+            let sections = script::split(&run.stdout, &marker, range.clone());
+            outcomes.extend(
+                names[range]
+                    .iter()
+                    .zip(sections)
+                    .map(|(name, section)| read_section(name, section, &run.stderr)),
+            );
+        }
+        Ok(outcomes)
+    }
+
+    /// Runs `command [-r] [-c uri] script` and insists on exit status 0.
+    fn run(&self, script: &str, deadline: Instant) -> Result<Output, Error> {
+        let mut argv = self.command.clone();
+        if self.readonly {
+            argv.push("-r".to_owned());
+        }
+        if let Some(uri) = &self.uri {
+            argv.extend(["-c".to_owned(), uri.clone()]);
+        }
+        argv.push(script.to_owned());
+        match process::run(&argv, deadline) {
+            Ok(Finished {
+                status,
+                stdout,
+                stderr,
+            }) => {
+                let stderr = String::from_utf8_lossy(&stderr).into_owned();
+                if status.code() == Some(127) {
+                    return Err(Error::NotFound {
+                        command: self.command.join(" "),
+                        detail: format!("it exited 127{}", stderr_note(&stderr)),
+                    });
+                }
+                if !status.success() {
+                    return Err(Error::Failed {
+                        command: self.describe(),
+                        status: describe_status(status),
+                        stderr,
+                    });
+                }
+                Ok(Output {
+                    stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                    stderr,
+                })
+            }
+            Err(RunError::Spawn(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(Error::NotFound {
+                    command: self.command.join(" "),
+                    detail: format!(
+                        "cannot run '{}': {e}",
+                        self.command.first().map_or("", String::as_str)
+                    ),
+                })
+            }
+            Err(RunError::Spawn(source) | RunError::Wait(source)) => Err(Error::Io {
+                command: self.describe(),
+                source,
+            }),
+            Err(RunError::TimedOut { pid, stderr }) => Err(Error::Timeout {
+                command: self.describe(),
+                timeout: self.timeout,
+                pid,
+                stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            }),
+        }
+    }
+
+    /// `command -r -c uri`, for messages.
+    fn describe(&self) -> String {
+        let mut text = self.command.join(" ");
+        if self.readonly {
+            text.push_str(" -r");
+        }
+        if let Some(uri) = &self.uri {
+            text.push_str(" -c ");
+            text.push_str(uri);
+        }
+        text
+    }
+}
+
+/// The state lists folded into the listing process. `--all` keeps old virsh from limiting
+/// them to active domains.
+const STATES: [(DomainState, &str); 4] = [
+    (DomainState::Running, "list --all --name --state-running"),
+    (DomainState::Paused, "list --all --name --state-paused"),
+    (DomainState::ShutOff, "list --all --name --state-shutoff"),
+    (DomainState::Other, "list --all --name --state-other"),
+];
+
+/// What virsh printed, as text.
+#[derive(Debug)]
+struct Output {
+    stdout: String,
+    stderr: String,
+}
+
+fn stderr_note(stderr: &str) -> String {
+    let stderr = stderr.trim();
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!(": {stderr}")
+    }
+}
+
+fn describe_status(status: ExitStatus) -> String {
+    status.to_string().replace(": ", " ")
+}
+
+/// One domain's section of the dump.
+fn read_section(name: &str, section: Option<String>, stderr: &str) -> Result<Domain, DomainError> {
+    let xml = section.ok_or(DomainError::Truncated)?;
+    if xml.trim().is_empty() {
+        // virsh names the domain in quotes in its errors ("failed to get domain 'x'").
+        let quoted = format!("'{name}'");
+        let mut lines: Vec<&str> = stderr.lines().filter(|l| l.contains(&quoted)).collect();
+        if lines.is_empty() {
+            lines = stderr.lines().collect();
+        }
+        return Err(DomainError::NoOutput {
+            stderr: lines.join("\n"),
+        });
+    }
+    let domain = parse_domain(&xml)?;
+    if domain.name != name {
+        return Err(DomainError::OtherDomain { found: domain.name });
+    }
+    Ok(domain)
+}
+
+/// A domain's state, from the `list --state-*` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DomainState {
+    Running,
+    Paused,
+    ShutOff,
+    /// Any other state libvirt knows (crashed, pmsuspended, being shut down, ...).
+    Other,
+    /// In none of the state lists: it appeared between the lists, or they failed.
+    Unknown,
+}
+
+/// A domain as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listed {
+    pub name: String,
+    pub state: DomainState,
+}
+
+/// A listed domain with its XML, or why that could not be read. Serialized as `name`,
+/// `state`, `domain` and `error`, one of the last two null.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainRead {
+    pub name: String,
+    pub state: DomainState,
+    pub domain: Result<Domain, DomainError>,
+}
+
+impl Serialize for DomainRead {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut state = serializer.serialize_struct("DomainRead", 4)?;
+        state.serialize_field("name", &self.name)?;
+        state.serialize_field("state", &self.state)?;
+        serialize_outcome(&mut state, &self.domain)?;
+        state.end()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const XML: &str = "<domain><name>a</name></domain>\n";
+
+    #[test]
+    fn a_section_parses_or_says_why_not() {
+        assert_eq!(
+            read_section("a", Some(XML.to_owned()), "").unwrap().name,
+            "a"
+        );
+        assert_eq!(read_section("a", None, ""), Err(DomainError::Truncated));
+        assert_eq!(
+            read_section("b", Some(XML.to_owned()), ""),
+            Err(DomainError::OtherDomain {
+                found: "a".to_owned()
+            })
+        );
+        let Err(DomainError::Xml(e)) = read_section("a", Some("<domain>\n<name>".into()), "")
+        else {
+            panic!("expected an XML error");
+        };
+        assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn an_empty_section_keeps_the_stderr_lines_about_it() {
+        let stderr = "error: failed to get domain 'gone'\nerror: failed to get domain 'other'\n";
+        assert_eq!(
+            read_section("gone", Some("\n".to_owned()), stderr),
+            Err(DomainError::NoOutput {
+                stderr: "error: failed to get domain 'gone'".to_owned()
+            })
+        );
+        assert_eq!(
+            read_section("x", Some(String::new()), "error: boom\n"),
+            Err(DomainError::NoOutput {
+                stderr: "error: boom".to_owned()
+            })
+        );
+    }
+
+    #[test]
+    fn one_broken_dump_among_several() {
+        let marker = Marker::new();
+        let names = ["a", "b", "c"].map(str::to_owned);
+        let out = format!(
+            "<domain><name>a</name></domain>\n\n{}\n<domain><name>b</name>\n<devices>\n\n{}\n\
+             <domain><name>c</name></domain>\n\n{}\n",
+            marker.nth(0),
+            marker.nth(1),
+            marker.nth(2)
+        );
+        let outcomes: Vec<_> = names
+            .iter()
+            .zip(script::split(&out, &marker, 0..3))
+            .map(|(n, s)| read_section(n, s, ""))
+            .collect();
+        assert_eq!(outcomes[0].as_ref().unwrap().name, "a");
+        assert_eq!(outcomes[2].as_ref().unwrap().name, "c");
+        let Err(DomainError::Xml(e)) = &outcomes[1] else {
+            panic!("{:?}", outcomes[1]);
+        };
+        assert!(e.message.contains("<devices>"), "{e}");
+    }
+
+    #[test]
+    fn serializes_with_both_outcome_keys() {
+        let read = DomainRead {
+            name: "x".into(),
+            state: DomainState::ShutOff,
+            domain: Err(DomainError::Truncated),
+        };
+        let json = serde_json::to_value(&read).unwrap();
+        assert_eq!(json["state"], "shut_off");
+        assert!(json["domain"].is_null());
+        assert!(json["error"].as_str().unwrap().contains("ended before"));
+    }
+}
