@@ -258,6 +258,7 @@ fn accounts(facts: &Facts, expected: &Expected) -> AccountFacts {
             .filter(|name| *name != expected.gid.to_string()),
         ovs_group_gid: gid_of(&ovs_group),
         ovs_user_exists: user.is_some(),
+        ovs_uid: user.as_ref().map(|u| u.uid),
         ovs_user_in_group: match (&user, &group) {
             (Some(u), Some(g)) => identity::is_member(u, g),
             _ => false,
@@ -268,35 +269,41 @@ fn accounts(facts: &Facts, expected: &Expected) -> AccountFacts {
 
 /// Every socket a port or a domain refers to, with whether someone listens on it.
 fn sockets(facts: &Facts, expected: &Expected, proc_root: &Path) -> BTreeMap<String, SocketFacts> {
-    let mut paths: Vec<String> = Vec::new();
+    // Paths that ports and domains name are kept whatever is there (or not), so that a file
+    // sitting where a socket should be is reported.
+    let mut named: Vec<String> = Vec::new();
     if let Some(ovs) = &facts.ovs {
         let sock_dir = ovs.other_config.get("vhost-sock-dir").map(String::as_str);
-        paths.extend(
+        named.extend(
             ovs.interfaces
                 .iter()
                 .map(|i| ovs_socket_path(i, &expected.ovs_rundir, sock_dir)),
         );
     }
     for domain in facts.domains.iter().flatten() {
-        paths.extend(domain.interfaces.iter().filter_map(|i| i.path.clone()));
-    }
-    // Sockets in the socket directory nobody refers to are stale candidates too.
-    if let Ok(entries) = std::fs::read_dir(&expected.socket_dir) {
-        paths.extend(
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.path().to_string_lossy().into_owned()),
-        );
+        named.extend(domain.interfaces.iter().filter_map(|i| i.path.clone()));
     }
     let listening = listening_paths(proc_root);
-    paths
+    let entry = |path: String| {
+        let file = path_facts(&path, false);
+        let listening = listening.contains(Path::new(&path));
+        (path, SocketFacts { file, listening })
+    };
+    let mut sockets: BTreeMap<String, SocketFacts> = named
         .into_iter()
         .filter(|p| !p.is_empty())
-        .map(|path| {
-            let file = path_facts(&path, false);
-            let listening = listening.contains(Path::new(&path));
-            (path, SocketFacts { file, listening })
-        })
-        .filter(|(_, s)| !s.file.exists || s.file.kind.as_deref() == Some("socket"))
-        .collect()
+        .map(entry)
+        .collect();
+    // The sockets in the socket directory that nobody names are stale candidates too.
+    if let Ok(entries) = std::fs::read_dir(&expected.socket_dir) {
+        let found = entries
+            .filter_map(Result::ok)
+            .map(|e| entry(e.path().to_string_lossy().into_owned()));
+        for (path, socket) in found {
+            if socket.file.kind.as_deref() == Some("socket") {
+                sockets.entry(path).or_insert(socket);
+            }
+        }
+    }
+    sockets
 }

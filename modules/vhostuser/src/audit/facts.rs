@@ -156,6 +156,8 @@ pub struct AccountFacts {
     /// The GID of `OVS_USER_ID`'s group, and whether its user is a member.
     pub ovs_group_gid: Option<u32>,
     pub ovs_user_exists: bool,
+    /// The uid of `OVS_USER_ID`'s user, when it exists.
+    pub ovs_uid: Option<u32>,
     pub ovs_user_in_group: bool,
     /// The GID of qemu.conf's group.
     pub qemu_group_gid: Option<u32>,

@@ -1,10 +1,12 @@
 //! The audit: facts about one node, the checks that judge them, the pairing table and the
 //! node's verdict. Collection (`collect`) is the only part with I/O.
 
+pub mod checks;
 pub mod collect;
 pub mod facts;
 pub mod finding;
 pub mod pairing;
+pub mod verdict;
 
 pub use facts::Facts;
 pub use finding::{Finding, Severity};

@@ -1,0 +1,209 @@
+//! `nfv.vhostuser.vhostuser_info`: the read-only audit of one node. It collects what Open
+//! vSwitch, libvirt, the running processes and the configuration files say, pairs every OvS
+//! vhost-user interface with its VM, and reports every known way the two sides break, with the
+//! fix, and whether the node is ready for `dpdkvhostuserclient`. It never changes anything.
+
+mod domains;
+
+use std::time::Duration;
+
+use ansible_module::{ArgSpec, Ctx, Failure, Kind, Lit, ModuleResult, Opt};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vhostuser::audit::checks::{self, CATALOGUE};
+use vhostuser::audit::collect::{self, Sources};
+use vhostuser::audit::facts::Expected;
+use vhostuser::audit::{Finding, Severity, pairing, verdict};
+
+const OPTIONS: &[Opt] = &[
+    Opt::new("ovsdb", Kind::Str).default(Lit::Str("unix:/var/run/openvswitch/db.sock")),
+    Opt::new("ovs_rundir", Kind::Path).default(Lit::Str("/var/run/openvswitch")),
+    Opt::new("virsh_command", Kind::List)
+        .elements(Kind::Str)
+        .default(Lit::StrList(&["virsh"])),
+    Opt::new("libvirt_uri", Kind::Str).default(Lit::Str("qemu:///system")),
+    Opt::new("libvirt_xml_dir", Kind::Path),
+    Opt::new("qemu_conf_path", Kind::Path).default(Lit::Str("/etc/libvirt/qemu.conf")),
+    Opt::new("sysconfig_path", Kind::Path).default(Lit::Str("/etc/sysconfig/openvswitch")),
+    Opt::new("socket_dir", Kind::Path).default(Lit::Str("/var/lib/vhost_sockets")),
+    Opt::new("socket_owner", Kind::Str).default(Lit::Str("qemu")),
+    Opt::new("socket_mode", Kind::Raw).default(Lit::Str("0775")),
+    Opt::new("setype", Kind::Str).default(Lit::Str("virt_cache_t")),
+    Opt::new("group", Kind::Str).default(Lit::Str("hugetlbfs")),
+    Opt::new("gid", Kind::Int).default(Lit::Int(42477)),
+    Opt::new("hugepages_path", Kind::Path).default(Lit::Str("/dev/hugepages")),
+    Opt::new("checks", Kind::List).elements(Kind::Str),
+    Opt::new("skip_checks", Kind::List).elements(Kind::Str),
+    Opt::new("fail_on", Kind::Str).choices(&["info", "warning", "error", "critical"]),
+    Opt::new("timeout", Kind::Int).default(Lit::Int(10)),
+];
+
+/// The module's argument spec; `plugins/modules/vhostuser_info.yml` documents it.
+pub const SPEC: ArgSpec = ArgSpec::new(OPTIONS);
+
+#[derive(Debug, Deserialize)]
+pub struct Params {
+    pub ovsdb: String,
+    pub ovs_rundir: String,
+    pub virsh_command: Vec<String>,
+    pub libvirt_uri: String,
+    pub libvirt_xml_dir: Option<String>,
+    pub qemu_conf_path: String,
+    pub sysconfig_path: String,
+    pub socket_dir: String,
+    pub socket_owner: String,
+    pub socket_mode: Value,
+    pub setype: String,
+    pub group: String,
+    pub gid: i64,
+    pub hugepages_path: String,
+    pub checks: Option<Vec<String>>,
+    pub skip_checks: Option<Vec<String>>,
+    pub fail_on: Option<String>,
+    pub timeout: i64,
+}
+
+fn expected(params: &Params) -> Result<Expected, Failure> {
+    let (mode, _) = ansible_module::file_mode::parse("socket_mode", &params.socket_mode)
+        .map_err(Failure::new)?;
+    let gid = u32::try_from(params.gid)
+        .map_err(|_| Failure::new(format!("gid {} is not a group id", params.gid)))?;
+    Ok(Expected {
+        group: params.group.clone(),
+        gid,
+        socket_dir: params.socket_dir.clone(),
+        socket_dir_owner: params.socket_owner.clone(),
+        socket_dir_mode: mode,
+        setype: params.setype.clone(),
+        ovs_rundir: params.ovs_rundir.clone(),
+    })
+}
+
+/// Check ids must be known: a typo would silently select nothing.
+fn selected(params: &Params) -> Result<Option<Vec<String>>, Failure> {
+    let known: Vec<&str> = CATALOGUE.iter().map(|c| c.id).collect();
+    for id in params
+        .checks
+        .iter()
+        .chain(params.skip_checks.iter())
+        .flatten()
+    {
+        if !known.contains(&id.as_str()) {
+            return Err(Failure::new(format!(
+                "unknown check id '{id}'; the checks are: {}",
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(params.checks.clone())
+}
+
+fn keep(finding: &Finding, only: Option<&[String]>, skip: &[String]) -> bool {
+    only.is_none_or(|o| o.iter().any(|id| id == finding.id))
+        && !skip.iter().any(|id| id == finding.id)
+}
+
+/// The module: collect, pair, judge, report.
+pub fn ensure(params: &Params, _ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
+    let expected = expected(params)?;
+    let only = selected(params)?;
+    let timeout = u64::try_from(params.timeout)
+        .ok()
+        .filter(|t| *t > 0)
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            Failure::new(format!(
+                "timeout must be a positive number of seconds, not {}",
+                params.timeout
+            ))
+        })?;
+    let sources = Sources {
+        ovsdb: params.ovsdb.clone(),
+        timeout,
+        qemu_conf: params.qemu_conf_path.clone(),
+        sysconfig: params.sysconfig_path.clone(),
+        hugepages: params.hugepages_path.clone(),
+        proc_root: "/proc".into(),
+    };
+    let read = domains::read(params, timeout);
+    let mut facts = collect::collect(&sources, &expected, read.domains);
+    for (name, why) in read.broken {
+        facts.unavailable.insert(format!("domain {name}"), why);
+    }
+    let pairs = pairing::pair(&facts, &expected.ovs_rundir);
+    let skip = params.skip_checks.clone().unwrap_or_default();
+    let findings: Vec<Finding> = checks::run(&facts, &expected, &pairs)
+        .into_iter()
+        .filter(|f| keep(f, only.as_deref(), &skip))
+        .collect();
+    let verdict = verdict::verdict(&facts, &pairs, &findings);
+
+    let mut result = ModuleResult::new(false);
+    result.msg = Some(summary(&verdict, &findings));
+    result
+        .set("verdict", &verdict)
+        .set("findings", &findings)
+        .set("pairs", &pairs)
+        .set("ovs", &facts.ovs)
+        .set("sockets", &facts.sockets)
+        .set("socket_dir", &facts.socket_dir)
+        .set("ovs_rundir", &facts.ovs_rundir)
+        .set("hugepages", &facts.hugepages)
+        .set("domains", &facts.domains)
+        .set(
+            "processes",
+            json!({"ovs": facts.daemons, "qemu": facts.qemus}),
+        )
+        .set("qemu_conf", &facts.qemu_conf)
+        .set("ovs_user_id", &facts.sysconfig)
+        .set("accounts", &facts.accounts)
+        .set(
+            "selinux",
+            if facts.selinux_enabled {
+                "enabled"
+            } else {
+                "not enabled"
+            },
+        )
+        .set("unavailable", &facts.unavailable);
+    if let Some(level) = params.fail_on.as_deref().and_then(Severity::parse) {
+        let failing: Vec<String> = findings
+            .iter()
+            .filter(|f| f.severity >= level)
+            .map(|f| format!("{} ({})", f.id, f.subject))
+            .collect();
+        if !failing.is_empty() {
+            return Err(Failure::with_result(
+                format!(
+                    "{} finding(s) at or above {}: {}",
+                    failing.len(),
+                    params.fail_on.as_deref().unwrap_or(""),
+                    failing.join(", ")
+                ),
+                result,
+            ));
+        }
+    }
+    Ok(result)
+}
+
+fn summary(verdict: &verdict::Verdict, findings: &[Finding]) -> String {
+    let worst = findings.iter().map(|f| f.severity).max();
+    format!(
+        "mode {}; {}; {} finding(s){}",
+        verdict.mode,
+        if verdict.ready_for_client_mode {
+            "ready for dpdkvhostuserclient"
+        } else {
+            "not ready for dpdkvhostuserclient"
+        },
+        findings.len(),
+        worst.map_or_else(String::new, |w| format!(
+            ", the worst {}",
+            serde_json::to_value(w)
+                .unwrap_or_default()
+                .as_str()
+                .unwrap_or("")
+        ))
+    )
+}

@@ -1,0 +1,15 @@
+//! The sidecar docs must describe exactly the options the binary accepts.
+
+#[test]
+fn sidecar_documents_the_spec() {
+    let sidecar = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../plugins/modules/vhostuser_info.yml"
+    );
+    let differences = ansible_module::sidecar::differences(&vhostuser_info::SPEC, sidecar.as_ref());
+    assert_eq!(
+        differences,
+        Ok(vec![]),
+        "{sidecar} differs from vhostuser_info::SPEC"
+    );
+}
