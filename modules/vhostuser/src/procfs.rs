@@ -83,6 +83,21 @@ mod tests {
         assert!(parse_status(1, "Name:\tx\n").is_none());
     }
 
+    /// A process that exits between the listing and the read leaves a pid directory without a
+    /// readable status: it is skipped, and the others are still found.
+    #[test]
+    fn a_process_that_vanishes_mid_scan_is_skipped() {
+        let root = std::env::temp_dir().join(format!("procfs-vanish-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("812")).unwrap();
+        std::fs::write(root.join("812/status"), STATUS).unwrap();
+        std::fs::create_dir_all(root.join("813")).unwrap();
+        std::fs::create_dir_all(root.join("self")).unwrap();
+        let found = processes_named(&root, &["ovs-vswitchd"]);
+        assert_eq!(found.iter().map(|p| p.pid).collect::<Vec<_>>(), vec![812]);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
     #[test]
     fn this_process_is_found_by_name() {
         let me = std::fs::read_to_string("/proc/self/status").unwrap();

@@ -14,17 +14,48 @@ const ACCEPTING: u32 = 0x0001_0000;
 /// Paths bound by listening unix sockets in every network namespace this process can see.
 #[must_use]
 pub fn listening_paths(proc_root: &Path) -> BTreeSet<PathBuf> {
+    socket_table(proc_root).listening
+}
+
+/// What the kernel's tables say about path-bound unix sockets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SocketTable {
+    /// Paths someone listens on.
+    pub listening: BTreeSet<PathBuf>,
+    /// For each listening path, how many connections it has accepted (its peers).
+    pub peers: BTreeMap<PathBuf, usize>,
+}
+
+/// The listening sockets and their accepted connections, from one table per network
+/// namespace. A table may be read twice (this process's namespace is also some pid's), so
+/// sockets are counted once by inode.
+#[must_use]
+pub fn socket_table(proc_root: &Path) -> SocketTable {
     let mut tables = vec![proc_root.join("net/unix")];
     tables.extend(
         one_pid_per_netns(proc_root)
             .into_iter()
             .map(|pid| proc_root.join(pid).join("net/unix")),
     );
-    tables
+    let mut seen: BTreeMap<u64, Row> = BTreeMap::new();
+    for text in tables
         .iter()
         .filter_map(|table| std::fs::read_to_string(table).ok())
-        .flat_map(|text| parse_listening(&text))
-        .collect()
+    {
+        for row in parse_table(&text) {
+            seen.entry(row.inode).or_insert(row);
+        }
+    }
+    let mut table = SocketTable::default();
+    for row in seen.into_values() {
+        if row.flags & ACCEPTING != 0 {
+            table.listening.insert(row.path);
+        } else if row.state == CONNECTED {
+            *table.peers.entry(row.path).or_default() += 1;
+        }
+    }
+    table.peers.retain(|path, _| table.listening.contains(path));
+    table
 }
 
 fn one_pid_per_netns(proc_root: &Path) -> Vec<String> {
@@ -44,18 +75,47 @@ fn one_pid_per_netns(proc_root: &Path) -> Vec<String> {
     by_ns.into_values().collect()
 }
 
-/// The listening, path-bound sockets of one `/proc/net/unix` table. Columns: `Num RefCount
-/// Protocol Flags Type St Inode Path`; abstract sockets (`@name`) have no file to match.
-#[must_use]
-pub fn parse_listening(table: &str) -> Vec<PathBuf> {
+/// `SS_CONNECTED`: an accepted connection, which carries the listener's path.
+const CONNECTED: u8 = 3;
+
+/// One path-bound socket of a `/proc/net/unix` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Row {
+    flags: u32,
+    state: u8,
+    inode: u64,
+    path: PathBuf,
+}
+
+/// The path-bound sockets of one table. Columns: `Num RefCount Protocol Flags Type St Inode
+/// Path`; abstract sockets (`@name`) have no file to match.
+fn parse_table(table: &str) -> Vec<Row> {
     table
         .lines()
         .skip(1)
         .filter_map(|line| {
-            let flags = u32::from_str_radix(line.split_whitespace().nth(3)?, 16).ok()?;
+            let columns: Vec<&str> = line.split_whitespace().collect();
+            let flags = u32::from_str_radix(columns.get(3)?, 16).ok()?;
+            let state = u8::from_str_radix(columns.get(5)?, 16).ok()?;
+            let inode = columns.get(6)?.parse().ok()?;
             let path = path_column(line)?;
-            (flags & ACCEPTING != 0 && path.starts_with('/')).then(|| PathBuf::from(path))
+            path.starts_with('/').then(|| Row {
+                flags,
+                state,
+                inode,
+                path: PathBuf::from(path),
+            })
         })
+        .collect()
+}
+
+/// The listening, path-bound sockets of one `/proc/net/unix` table.
+#[must_use]
+pub fn parse_listening(table: &str) -> Vec<PathBuf> {
+    parse_table(table)
+        .into_iter()
+        .filter(|r| r.flags & ACCEPTING != 0)
+        .map(|r| r.path)
         .collect()
 }
 
@@ -100,6 +160,13 @@ mod tests {
         let path = dir.join("listening");
         let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
         assert!(listening_paths(Path::new("/proc")).contains(&path));
+        let _client = std::os::unix::net::UnixStream::connect(&path).unwrap();
+        let (_accepted, _) = listener.accept().unwrap();
+        assert_eq!(
+            socket_table(Path::new("/proc")).peers.get(&path),
+            Some(&1),
+            "one accepted peer, counted once"
+        );
         drop(listener);
         assert!(
             !listening_paths(Path::new("/proc")).contains(&path),

@@ -17,7 +17,7 @@ use crate::identity;
 use crate::ovsdb::{Atom, Client, Condition, Error, Operation, Row, Uuid};
 use crate::procfs::processes_named;
 use crate::qemu_procs::qemu_processes;
-use crate::unix_sockets::listening_paths;
+use crate::unix_sockets::socket_table;
 use crate::{qemu_conf, sysconfig};
 
 /// Where to read from; the module's options.
@@ -283,11 +283,19 @@ fn sockets(facts: &Facts, expected: &Expected, proc_root: &Path) -> BTreeMap<Str
     for domain in facts.domains.iter().flatten() {
         named.extend(domain.interfaces.iter().filter_map(|i| i.path.clone()));
     }
-    let listening = listening_paths(proc_root);
+    let table = socket_table(proc_root);
     let entry = |path: String| {
         let file = path_facts(&path, false);
-        let listening = listening.contains(Path::new(&path));
-        (path, SocketFacts { file, listening })
+        let listening = table.listening.contains(Path::new(&path));
+        let peers = table.peers.get(Path::new(&path)).copied().unwrap_or(0);
+        (
+            path,
+            SocketFacts {
+                file,
+                listening,
+                peers,
+            },
+        )
     };
     let mut sockets: BTreeMap<String, SocketFacts> = named
         .into_iter()

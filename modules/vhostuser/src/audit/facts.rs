@@ -91,6 +91,8 @@ pub struct SocketFacts {
     #[serde(flatten)]
     pub file: PathFacts,
     pub listening: bool,
+    /// Connections the listener has accepted: a connected vhost-user socket has one.
+    pub peers: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

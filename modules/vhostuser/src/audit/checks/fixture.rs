@@ -51,6 +51,7 @@ pub fn socket(path: &str) -> SocketFacts {
             ..dir(path, "qemu", QEMU_UID, 0o775)
         },
         listening: true,
+        peers: 1,
     }
 }
 
