@@ -52,13 +52,8 @@ fn accounts(params: &Params) -> Result<(Account, GroupInfo), Failure> {
             params.user
         ))
     })?;
-    let group = identity::group(&params.group).ok_or_else(|| {
-        Failure::new(format!(
-            "group '{}' does not exist on this host; create it first (TripleO uses hugetlbfs with GID 42477 \
-             on the host and in its containers)",
-            params.group
-        ))
-    })?;
+    let group = identity::group(&params.group)
+        .ok_or_else(|| Failure::new(identity::missing_group(&params.group)))?;
     Ok((user, group))
 }
 

@@ -111,6 +111,15 @@ pub fn resolve_group(spec: &str) -> Option<GroupInfo> {
     })
 }
 
+/// The failure for a group a module needs that the host does not have.
+#[must_use]
+pub fn missing_group(name: &str) -> String {
+    format!(
+        "group '{name}' does not exist on this host; create it first (TripleO uses hugetlbfs with \
+         GID 42477 on the host and in its containers)"
+    )
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -10,5 +10,6 @@ pub mod procfs;
 pub mod qemu_conf;
 pub mod qemu_procs;
 pub mod sysconfig;
+pub mod text;
 pub mod unix_sockets;
 pub mod vhost_ports;

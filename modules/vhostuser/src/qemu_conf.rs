@@ -89,26 +89,7 @@ fn scalar_from_json(v: &serde_json::Value) -> Result<Value, String> {
     }
 }
 
-/// Where and why `qemu.conf` does not parse. `column` counts characters from 1 (a byte that is
-/// not UTF-8 counts as one).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ParseError {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "line {}, column {}: {}",
-            self.line, self.column, self.message
-        )
-    }
-}
-
-impl std::error::Error for ParseError {}
+pub use crate::text::ParseError;
 
 /// One active (uncommented) statement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -59,26 +59,7 @@ pub struct Assignment {
     pub exported: bool,
 }
 
-/// Where and why the file does not parse. `column` counts characters from 1 (a byte that is not
-/// UTF-8 counts as one), so that it matches what an editor shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ParseError {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "line {}, column {}: {}",
-            self.line, self.column, self.message
-        )
-    }
-}
-
-impl std::error::Error for ParseError {}
+pub use crate::text::ParseError;
 
 /// A parsed file that still knows its bytes, so that it can be edited in place.
 #[derive(Debug, Clone)]

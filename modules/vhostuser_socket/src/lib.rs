@@ -80,13 +80,8 @@ fn wanted(params: &Params, result: &mut ModuleResult) -> Result<Wanted, Failure>
             params.owner
         ))
     })?;
-    let group = identity::resolve_group(&params.group).ok_or_else(|| {
-        Failure::new(format!(
-            "group '{}' does not exist on this host; create it first (TripleO uses hugetlbfs with GID 42477 \
-             on the host and in its containers)",
-            params.group
-        ))
-    })?;
+    let group = identity::resolve_group(&params.group)
+        .ok_or_else(|| Failure::new(identity::missing_group(&params.group)))?;
     Ok(Wanted {
         owner,
         group,

@@ -5,6 +5,7 @@ use super::parser::{is_blank, is_eol, parse};
 use super::{
     Applied, Desired, Document, Duplicate, EditError, Quote, Statement, Value, is_valid_key,
 };
+use crate::text::line_ending;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -283,13 +284,6 @@ fn read_back(content: &[u8], values: &BTreeMap<String, Option<Value>>) -> Result
     Ok(())
 }
 
-/// The file's line ending: CRLF when most of its lines end so, else LF.
-fn line_ending(src: &[u8]) -> &'static [u8] {
-    let crlf = src.windows(2).filter(|w| w == b"\r\n").count();
-    let lf = src.split(|&b| b == b'\n').count() - 1 - crlf;
-    if crlf > lf { b"\r\n" } else { b"\n" }
-}
-
 fn eol_len(rest: &[u8]) -> usize {
     if rest.starts_with(b"\r\n") {
         2
@@ -305,14 +299,6 @@ fn skip(src: &[u8], from: usize, pred: fn(u8) -> bool) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_ending_follows_most_lines() {
-        assert_eq!(line_ending(b""), b"\n");
-        assert_eq!(line_ending(b"a\r\nb\r\nc\n"), b"\r\n");
-        assert_eq!(line_ending(b"a\r\nb\nc\n"), b"\n");
-        assert_eq!(line_ending(b"a\r\n"), b"\r\n");
-    }
 
     #[test]
     fn eol_len_counts_crlf_as_one_break() {

@@ -3,6 +3,7 @@
 
 use super::parser::parse;
 use super::{EditError, Edited, File, Located, is_valid_key};
+use crate::text::line_ending;
 use std::ops::Range;
 
 /// Sets `key` to `value`, touching no other byte, so that sh and systemd both read `value`.
@@ -316,26 +317,10 @@ fn read_back(content: &[u8], key: &str, value: &str) -> Result<(), EditError> {
     }
 }
 
-/// The file's line ending: CRLF when most of its lines end so, else LF.
-fn line_ending(src: &[u8]) -> &'static [u8] {
-    let crlf = src.windows(2).filter(|w| w == b"\r\n").count();
-    let lf = src.split(|&b| b == b'\n').count() - 1 - crlf;
-    if crlf > lf { b"\r\n" } else { b"\n" }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_ending_follows_most_lines() {
-        assert_eq!(line_ending(b""), b"\n");
-        assert_eq!(line_ending(b"a\r\nb\r\nc\n"), b"\r\n");
-        assert_eq!(line_ending(b"a\r\nb\nc\n"), b"\n");
-        assert_eq!(line_ending(b"a\r\n"), b"\r\n");
-        assert_eq!(line_ending(b"a"), b"\n");
-    }
 
     #[test]
     fn values_that_need_no_escape_pass() {
