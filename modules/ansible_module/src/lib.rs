@@ -30,6 +30,19 @@ pub use result::{Context, Deprecation, Diff, Failure, ModuleResult};
 pub use spec::{ArgSpec, Kind, Lit, Opt, RequiredIf};
 pub use validate::{Invalid, Validated, validate};
 
+/// An `int` option that is a duration in seconds, such as `timeout`: it must be positive.
+pub fn positive_seconds(option: &str, value: i64) -> Result<std::time::Duration, Failure> {
+    u64::try_from(value)
+        .ok()
+        .filter(|seconds| *seconds > 0)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| {
+            Failure::new(format!(
+                "{option} must be a positive number of seconds, not {value}"
+            ))
+        })
+}
+
 static MODULE_NAME: OnceLock<String> = OnceLock::new();
 /// Secrets the panic hook must scrub too.
 static SECRETS: OnceLock<BTreeSet<String>> = OnceLock::new();

@@ -107,16 +107,7 @@ fn keep(finding: &Finding, only: Option<&[String]>, skip: &[String]) -> bool {
 pub fn ensure(params: &Params, _ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     let expected = expected(params)?;
     let only = selected(params)?;
-    let timeout = u64::try_from(params.timeout)
-        .ok()
-        .filter(|t| *t > 0)
-        .map(Duration::from_secs)
-        .ok_or_else(|| {
-            Failure::new(format!(
-                "timeout must be a positive number of seconds, not {}",
-                params.timeout
-            ))
-        })?;
+    let timeout = ansible_module::positive_seconds("timeout", params.timeout)?;
     let sources = Sources {
         ovsdb: params.ovsdb.clone(),
         timeout,

@@ -8,7 +8,6 @@ mod apply;
 mod plan;
 
 use std::path::Path;
-use std::time::Duration;
 
 use ansible_module::{ArgSpec, Ctx, Diff, Failure, Kind, Lit, ModuleResult, Opt};
 use serde::Deserialize;
@@ -97,19 +96,6 @@ fn wanted_server_path(params: &Params) -> Result<Option<String>, Failure> {
     Ok(Some(path))
 }
 
-fn timeout(params: &Params) -> Result<Duration, Failure> {
-    u64::try_from(params.timeout)
-        .ok()
-        .filter(|t| *t > 0)
-        .map(Duration::from_secs)
-        .ok_or_else(|| {
-            Failure::new(format!(
-                "timeout must be a positive number of seconds, not {}",
-                params.timeout
-            ))
-        })
-}
-
 fn db_failure(e: &ovsdb::Error) -> Failure {
     Failure::new(e.to_string())
 }
@@ -123,7 +109,7 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
         )));
     }
     let server_path = wanted_server_path(params)?;
-    let timeout = timeout(params)?;
+    let timeout = ansible_module::positive_seconds("timeout", params.timeout)?;
     let mut client = Client::connect(&params.ovsdb, timeout).map_err(|e| db_failure(&e))?;
     let mut result = ModuleResult::new(false);
 
@@ -213,6 +199,7 @@ mod ovsdb_server;
 mod tests {
     use super::*;
     use ovsdb_server::{DB, OvsdbServer};
+    use std::time::Duration;
     use vhostuser::ovsdb::{Condition, Datum, Mutation, Operation, Row};
 
     fn params(server: &OvsdbServer, kind: &str) -> Params {
