@@ -5,8 +5,6 @@
 
 mod domains;
 
-use std::time::Duration;
-
 use ansible_module::{ArgSpec, Ctx, Failure, Kind, Lit, ModuleResult, Opt};
 use serde::Deserialize;
 use serde_json::{Value, json};
