@@ -151,6 +151,16 @@ require_packages() {
     # shellcheck disable=SC2046 # the lists are plain words
     mapfile -t missing < <(missing_packages $(packages_for "$1"))
     ((${#missing[@]} == 0)) && return 0
+    # The node installs what it needs itself, through the project's one installer.
+    local setup
+    setup="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/tools/setup"
+    if [ "$(id -u)" = 0 ] && [ -x "$setup" ]; then
+        say "installing missing packages for '$1' (${missing[*]}) with tools/setup"
+        "$setup" >&2 || die "tools/setup failed; the sandbox needs: ${missing[*]}"
+        # shellcheck disable=SC2046 # the lists are plain words
+        mapfile -t missing < <(missing_packages $(packages_for "$1"))
+        ((${#missing[@]} == 0)) && return 0
+    fi
     die "missing packages for '$1': ${missing[*]}
   tools/setup installs them; by hand: apt-get install --no-install-recommends ${missing[*]}"
 }
