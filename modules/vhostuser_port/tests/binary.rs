@@ -227,6 +227,42 @@ fn waiting_for_a_vswitchd_that_is_not_there_fails_honestly() {
 }
 
 #[test]
+fn an_error_ovs_vswitchd_reports_is_a_warning() {
+    let server = OvsdbServer::start();
+    with_bridge(&server, "br-int");
+    run(&args(&server, &json!({})));
+    let error = Row::new().with(
+        "error",
+        "could not open network device vhu1 (Address family not supported by protocol)",
+    );
+    server
+        .client()
+        .transact(
+            DB,
+            &[Operation::update(
+                "Interface",
+                &[Condition::eq("name", "vhu1")],
+                &error,
+            )],
+        )
+        .unwrap();
+    let (out, code) = run(&args(&server, &json!({})));
+    assert_eq!((code, &out["changed"]), (0, &json!(false)), "{out}");
+    assert_eq!(
+        out["interface"]["error"],
+        json!("could not open network device vhu1 (Address family not supported by protocol)")
+    );
+    let warnings = out["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("ovs-vswitchd reports an error for this interface")),
+        "{out}"
+    );
+}
+
+#[test]
 fn absent_removes_the_port_and_is_idempotent() {
     let server = OvsdbServer::start();
     with_bridge(&server, "br-int");
