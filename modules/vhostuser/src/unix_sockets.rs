@@ -4,12 +4,76 @@
 //! ovs-vswitchd or QEMU may run in another one, so the table of one process per namespace is
 //! read. Nothing connects to a socket to find out: a vhost-user server would take the probe
 //! for its peer.
+//!
+//! A table names a socket by the path it was bound to, which may differ from the path asked
+//! about (`/var/run` is a link to `/run`; a relative bind). So paths are compared resolved as
+//! well as written, and when the tables cannot give a sure "nobody", the answer is "maybe":
+//! a socket is only ever called stale when that is certain, because removing a live one cuts
+//! a VM's network.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// `__SO_ACCEPTCON`: the socket is listening.
 const ACCEPTING: u32 = 0x0001_0000;
+/// `SS_CONNECTED`: an accepted connection, which carries the listener's path.
+const CONNECTED: u8 = 3;
+
+/// What the kernel's tables say about path-bound unix sockets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SocketTable {
+    /// Paths someone listens on, as bound and, where the file exists, resolved.
+    pub listening: BTreeSet<PathBuf>,
+    /// For each listening path (as bound), how many connections it has accepted.
+    pub peers: BTreeMap<PathBuf, usize>,
+    /// File names of listeners bound by a relative path, which cannot be resolved from here.
+    relative: BTreeSet<OsString>,
+    /// Whether this process's own table could be read; without it nothing is certain.
+    complete: bool,
+}
+
+impl SocketTable {
+    /// Whether someone may listen on `path`: true unless the tables say for certain that
+    /// nobody does.
+    #[must_use]
+    pub fn may_be_listening(&self, path: &Path) -> bool {
+        !self.complete
+            || self.listening.contains(path)
+            || std::fs::canonicalize(path).is_ok_and(|real| self.listening.contains(&real))
+            || path
+                .file_name()
+                .is_some_and(|name| self.relative.contains(name))
+    }
+
+    /// Counts `paths` as listened on: sockets a running QEMU names on its command line are in
+    /// use even where the tables cannot show it (a namespace no process is left in).
+    pub fn also_in_use(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
+        for path in paths {
+            if let Ok(real) = std::fs::canonicalize(&path) {
+                self.listening.insert(real);
+            }
+            self.listening.insert(path);
+        }
+    }
+
+    /// Accepted connections on `path`, however it was spelled when bound.
+    #[must_use]
+    pub fn peers_of(&self, path: &Path) -> usize {
+        let real = std::fs::canonicalize(path).ok();
+        self.peers
+            .iter()
+            .filter(|(bound, _)| {
+                bound.as_path() == path
+                    || real
+                        .as_deref()
+                        .is_some_and(|r| std::fs::canonicalize(bound).is_ok_and(|b| b == r))
+            })
+            .map(|(_, n)| *n)
+            .sum()
+    }
+}
 
 /// Paths bound by listening unix sockets in every network namespace this process can see.
 #[must_use]
@@ -17,44 +81,42 @@ pub fn listening_paths(proc_root: &Path) -> BTreeSet<PathBuf> {
     socket_table(proc_root).listening
 }
 
-/// What the kernel's tables say about path-bound unix sockets.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SocketTable {
-    /// Paths someone listens on.
-    pub listening: BTreeSet<PathBuf>,
-    /// For each listening path, how many connections it has accepted (its peers).
-    pub peers: BTreeMap<PathBuf, usize>,
-}
-
 /// The listening sockets and their accepted connections, from one table per network
 /// namespace. A table may be read twice (this process's namespace is also some pid's), so
-/// sockets are counted once by inode.
+/// sockets are counted once by inode. Tables are read as bytes: a path that is not UTF-8
+/// must not make the whole table unreadable.
 #[must_use]
 pub fn socket_table(proc_root: &Path) -> SocketTable {
-    let mut tables = vec![proc_root.join("net/unix")];
-    tables.extend(
-        one_pid_per_netns(proc_root)
-            .into_iter()
-            .map(|pid| proc_root.join(pid).join("net/unix")),
-    );
+    let own = std::fs::read(proc_root.join("net/unix")).ok();
+    let mut table = SocketTable {
+        complete: own.is_some(),
+        ..SocketTable::default()
+    };
+    let others = one_pid_per_netns(proc_root)
+        .into_iter()
+        .filter_map(|pid| std::fs::read(proc_root.join(pid).join("net/unix")).ok());
     let mut seen: BTreeMap<u64, Row> = BTreeMap::new();
-    for text in tables
-        .iter()
-        .filter_map(|table| std::fs::read_to_string(table).ok())
-    {
-        for row in parse_table(&text) {
+    for bytes in own.into_iter().chain(others) {
+        for row in parse_table(&bytes) {
             seen.entry(row.inode).or_insert(row);
         }
     }
-    let mut table = SocketTable::default();
     for row in seen.into_values() {
         if row.flags & ACCEPTING != 0 {
-            table.listening.insert(row.path);
+            if row.path.is_absolute() {
+                if let Ok(real) = std::fs::canonicalize(&row.path) {
+                    table.listening.insert(real);
+                }
+                table.listening.insert(row.path);
+            } else if let Some(name) = row.path.file_name() {
+                table.relative.insert(name.to_owned());
+            }
         } else if row.state == CONNECTED {
             *table.peers.entry(row.path).or_default() += 1;
         }
     }
-    table.peers.retain(|path, _| table.listening.contains(path));
+    let listening = table.listening.clone();
+    table.peers.retain(|path, _| listening.contains(path));
     table
 }
 
@@ -75,9 +137,6 @@ fn one_pid_per_netns(proc_root: &Path) -> Vec<String> {
     by_ns.into_values().collect()
 }
 
-/// `SS_CONNECTED`: an accepted connection, which carries the listener's path.
-const CONNECTED: u8 = 3;
-
 /// One path-bound socket of a `/proc/net/unix` table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Row {
@@ -89,21 +148,25 @@ struct Row {
 
 /// The path-bound sockets of one table. Columns: `Num RefCount Protocol Flags Type St Inode
 /// Path`; abstract sockets (`@name`) have no file to match.
-fn parse_table(table: &str) -> Vec<Row> {
+fn parse_table(table: &[u8]) -> Vec<Row> {
     table
-        .lines()
+        .split(|b| *b == b'\n')
         .skip(1)
         .filter_map(|line| {
-            let columns: Vec<&str> = line.split_whitespace().collect();
-            let flags = u32::from_str_radix(columns.get(3)?, 16).ok()?;
-            let state = u8::from_str_radix(columns.get(5)?, 16).ok()?;
-            let inode = columns.get(6)?.parse().ok()?;
+            let columns: Vec<&[u8]> = line
+                .split(u8::is_ascii_whitespace)
+                .filter(|c| !c.is_empty())
+                .collect();
+            let text = |i: usize| std::str::from_utf8(columns.get(i)?).ok();
+            let flags = u32::from_str_radix(text(3)?, 16).ok()?;
+            let state = u8::from_str_radix(text(5)?, 16).ok()?;
+            let inode = text(6)?.parse().ok()?;
             let path = path_column(line)?;
-            path.starts_with('/').then(|| Row {
+            (!path.starts_with(b"@")).then(|| Row {
                 flags,
                 state,
                 inode,
-                path: PathBuf::from(path),
+                path: PathBuf::from(OsStr::from_bytes(path)),
             })
         })
         .collect()
@@ -112,19 +175,19 @@ fn parse_table(table: &str) -> Vec<Row> {
 /// The listening, path-bound sockets of one `/proc/net/unix` table.
 #[must_use]
 pub fn parse_listening(table: &str) -> Vec<PathBuf> {
-    parse_table(table)
+    parse_table(table.as_bytes())
         .into_iter()
-        .filter(|r| r.flags & ACCEPTING != 0)
+        .filter(|r| r.flags & ACCEPTING != 0 && r.path.is_absolute())
         .map(|r| r.path)
         .collect()
 }
 
 /// The path is the rest of the line after seven columns, and may itself hold blanks.
-fn path_column(line: &str) -> Option<&str> {
-    let mut rest = line.trim_start();
+fn path_column(line: &[u8]) -> Option<&[u8]> {
+    let mut rest = line.trim_ascii_start();
     for _ in 0..7 {
-        let end = rest.find(' ')?;
-        rest = rest[end..].trim_start();
+        let end = rest.iter().position(|b| *b == b' ')?;
+        rest = rest[end..].trim_ascii_start();
     }
     (!rest.is_empty()).then_some(rest)
 }
@@ -141,6 +204,13 @@ mod tests {
         0000000000000000: 00000002 00000000 00010000 0001 01 20111 /run/with space/sock\n\
         0000000000000000: 00000002 00000000 00000000 0002 01 20112\n";
 
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("unix-sockets-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     #[test]
     fn only_listening_path_sockets_count() {
         assert_eq!(
@@ -153,25 +223,46 @@ mod tests {
     }
 
     #[test]
+    fn a_path_that_is_not_utf8_does_not_hide_the_table() {
+        let mut table = TABLE.as_bytes().to_vec();
+        table.extend_from_slice(
+            b"0000000000000000: 00000002 00000000 00010000 0001 01 20113 /tmp/bad-\xff-name\n",
+        );
+        assert_eq!(parse_table(&table).len(), 4);
+    }
+
+    #[test]
     fn a_socket_this_test_listens_on_is_seen() {
-        let dir = std::env::temp_dir().join(format!("unix-sockets-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch("seen");
         let path = dir.join("listening");
         let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
         assert!(listening_paths(Path::new("/proc")).contains(&path));
         let _client = std::os::unix::net::UnixStream::connect(&path).unwrap();
         let (_accepted, _) = listener.accept().unwrap();
-        assert_eq!(
-            socket_table(Path::new("/proc")).peers.get(&path),
-            Some(&1),
-            "one accepted peer, counted once"
-        );
+        let table = socket_table(Path::new("/proc"));
+        assert_eq!(table.peers_of(&path), 1, "one accepted peer, counted once");
         drop(listener);
         assert!(
-            !listening_paths(Path::new("/proc")).contains(&path),
+            !socket_table(Path::new("/proc")).may_be_listening(&path),
             "a closed listener leaves a stale file"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_listener_reached_through_a_link_is_still_listening() {
+        let dir = scratch("link");
+        std::fs::create_dir_all(dir.join("real")).unwrap();
+        std::os::unix::fs::symlink(dir.join("real"), dir.join("alias")).unwrap();
+        let _listener = std::os::unix::net::UnixListener::bind(dir.join("real/vhu1")).unwrap();
+        let table = socket_table(Path::new("/proc"));
+        assert!(table.may_be_listening(&dir.join("alias/vhu1")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn without_its_own_table_nothing_is_certain() {
+        let table = socket_table(&scratch("no-proc"));
+        assert!(table.may_be_listening(Path::new("/nowhere/sock")));
     }
 }

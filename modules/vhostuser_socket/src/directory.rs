@@ -7,7 +7,6 @@ use ansible_module::{Ctx, Failure, ModuleResult};
 use serde::Serialize;
 use vhostuser::identity;
 use vhostuser::nofollow::{Dir, Kind, OpenError, mode_text};
-use vhostuser::unix_sockets::listening_paths;
 
 use crate::sockets::{self, Skipped, SocketReport};
 use crate::{Params, Wanted};
@@ -223,13 +222,13 @@ pub(crate) fn ensure_absent(
     };
     let before = state_of(&dir)?;
     let entries = dir.entries().map_err(|e| fail_io("list", path, &e))?;
-    let listening = listening_paths(Path::new("/proc"));
+    let table = sockets::in_use();
     let blockers: Vec<String> = entries
         .iter()
         .filter_map(|e| {
             let full = path.join(&e.name);
             match e.kind {
-                Kind::Socket if listening.contains(&full) => {
+                Kind::Socket if table.may_be_listening(&full) => {
                     Some(format!("{} (a socket in use)", e.name))
                 }
                 Kind::Socket => None,

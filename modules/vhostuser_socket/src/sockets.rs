@@ -10,7 +10,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use vhostuser::identity;
 use vhostuser::nofollow::{Dir, Entry, Kind, mode_text};
-use vhostuser::unix_sockets::listening_paths;
+use vhostuser::qemu_procs::qemu_processes;
+use vhostuser::unix_sockets::{SocketTable, socket_table};
 
 use crate::directory::kind_name;
 use crate::{Params, SocketPolicy, Wanted};
@@ -61,6 +62,19 @@ pub(crate) struct Skipped {
     pub reason: String,
 }
 
+/// Who uses which socket: the kernel's tables, plus the sockets running QEMUs name. A socket
+/// is only called stale when nothing says it may be in use.
+pub(crate) fn in_use() -> SocketTable {
+    let proc_root = Path::new("/proc");
+    let mut table = socket_table(proc_root);
+    let named = qemu_processes(proc_root)
+        .into_iter()
+        .flat_map(|q| q.vhost_user)
+        .map(|c| c.path.into());
+    table.also_in_use(named);
+    table
+}
+
 /// Checks (and with `sockets: fix` repairs) every socket; removes stale ones on request.
 pub(crate) fn reconcile(
     dir: &Dir,
@@ -72,7 +86,7 @@ pub(crate) fn reconcile(
     let entries = dir
         .entries()
         .map_err(|e| Failure::new(format!("could not list {}: {e}", dir.path.display())))?;
-    let listening = listening_paths(Path::new("/proc"));
+    let table = in_use();
     let (mut reports, mut skipped, mut changed) = (Vec::new(), Vec::new(), false);
     for entry in &entries {
         let path = dir.path.join(&entry.name);
@@ -90,7 +104,7 @@ pub(crate) fn reconcile(
             });
             continue;
         }
-        let mut report = SocketReport::from_entry(&path, entry, listening.contains(&path));
+        let mut report = SocketReport::from_entry(&path, entry, table.may_be_listening(&path));
         if !report.listening && params.remove_stale {
             report.removed = true;
             changed = true;

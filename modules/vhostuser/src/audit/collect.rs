@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::facts::{
@@ -283,11 +283,19 @@ fn sockets(facts: &Facts, expected: &Expected, proc_root: &Path) -> BTreeMap<Str
     for domain in facts.domains.iter().flatten() {
         named.extend(domain.interfaces.iter().filter_map(|i| i.path.clone()));
     }
-    let table = socket_table(proc_root);
+    let mut table = socket_table(proc_root);
+    // A socket a running QEMU names is in use, whatever the tables can show.
+    table.also_in_use(
+        facts
+            .qemus
+            .iter()
+            .flat_map(|q| q.vhost_user.iter())
+            .map(|c| PathBuf::from(&c.path)),
+    );
     let entry = |path: String| {
         let file = path_facts(&path, false);
-        let listening = table.listening.contains(Path::new(&path));
-        let peers = table.peers.get(Path::new(&path)).copied().unwrap_or(0);
+        let listening = table.may_be_listening(Path::new(&path));
+        let peers = table.peers_of(Path::new(&path));
         (
             path,
             SocketFacts {
