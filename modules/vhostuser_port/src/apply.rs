@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ansible_module::Failure;
-use vhostuser::ovsdb::{self, Client, Condition, Datum, Error, Mutation, Operation, Row};
+use vhostuser::ovsdb::{self, Atom, Client, Condition, Datum, Error, Mutation, Operation, Row};
 use vhostuser::vhost_ports::{DATABASE, Located};
 
 use crate::plan::{self, Plan};
@@ -21,13 +21,24 @@ const INTERFACE_COLUMNS: &[&str] = &[
     "mac",
     "ingress_policing_rate",
     "ingress_policing_burst",
+    "ingress_policing_kpkts_rate",
+    "ingress_policing_kpkts_burst",
 ];
-const PORT_COLUMNS: &[&str] = &["external_ids", "other_config", "tag", "trunks", "vlan_mode"];
+const PORT_COLUMNS: &[&str] = &[
+    "external_ids",
+    "other_config",
+    "tag",
+    "trunks",
+    "vlan_mode",
+    "qos",
+];
 
 /// How it went: a summary, and when ovs-vswitchd did not apply the change in time, why.
 pub(crate) struct Outcome {
     pub summary: String,
     pub not_applied: Option<String>,
+    /// Whether this run wrote (another writer may have made the change first).
+    pub changed: bool,
 }
 
 /// Carries out `plan`; on a conflict (another writer changed the rows since they were read)
@@ -50,6 +61,7 @@ pub(crate) fn apply(
                         params.name
                     ),
                     not_applied: None,
+                    changed: false,
                 });
             }
             run(client, params, server_path, &again, again_before.as_ref(), timeout).map_err(|e| {
@@ -64,7 +76,22 @@ pub(crate) fn apply(
                 }
             })
         }
-        other => other.map_err(|e| db_failure(&e)),
+        other => other.map_err(|e| committed_or_not(&e)),
+    }
+}
+
+/// A timeout while the server had the request may have committed it: say so, with
+/// `changed: true`, rather than claim nothing happened.
+fn committed_or_not(e: &Error) -> Failure {
+    if matches!(e, Error::Timeout { .. }) {
+        Failure::with_result(
+            format!(
+                "{e}; the change may have been committed: check the interface before running again"
+            ),
+            ansible_module::ModuleResult::new(true),
+        )
+    } else {
+        db_failure(e)
     }
 }
 
@@ -117,38 +144,101 @@ pub(crate) fn run(
         }
         Plan::Recreate { options, port } => {
             let located = before.ok_or_else(missing)?;
-            // The removal must reach ovs-vswitchd before the port comes back, even with
-            // wait: false, or it would see the same name and keep the old socket.
-            let removed = commit_and_wait(client, timeout, remove_ops(located)?)?;
-            let mut interface = located
-                .interface
-                .only(INTERFACE_COLUMNS)
-                .with("name", name)
-                .with("type", CLIENT);
-            interface.set("options", options);
-            let port_row = port.only(PORT_COLUMNS).with("name", port.string("name")?);
-            let bridge = located
-                .bridge
-                .as_ref()
-                .ok_or_else(missing)?
-                .string("name")?
-                .to_owned();
-            let added = commit(
-                client,
-                params,
-                timeout,
-                create_ops(&bridge, &interface, port_row),
-            )?;
-            removed.or(added)
+            return recreate(client, params, timeout, located, options, port, summary);
         }
         Plan::Delete => {
             let located = before.ok_or_else(missing)?;
-            commit(client, params, timeout, remove_ops(located)?)?
+            commit(client, params, timeout, remove_ops(located, false)?)?
         }
     };
     Ok(Outcome {
         summary,
         not_applied,
+        changed: true,
+    })
+}
+
+/// A new server path on a running ovs-vswitchd: remove the port, let vswitchd apply that, and
+/// add it back with everything its owner set (neutron's external ids, tag, `QoS`; the `OpenFlow`
+/// port number kept through `ofport_request`). Once the removal is committed, every later
+/// problem is reported as a failure with `changed: true` and the rows to restore, never as
+/// "nothing changed".
+fn recreate(
+    client: &mut Client,
+    params: &Params,
+    timeout: Duration,
+    located: &Located,
+    options: &BTreeMap<String, String>,
+    port: &Row,
+    summary: String,
+) -> Result<Outcome, Error> {
+    let name = params.name.as_str();
+    let mut interface = located
+        .interface
+        .only(INTERFACE_COLUMNS)
+        .with("name", name)
+        .with("type", CLIENT);
+    interface.set("options", options);
+    let requested = interface
+        .get("ofport_request")
+        .and_then(Datum::optional)
+        .flatten()
+        .is_some();
+    if let (false, Some(Some(Atom::Integer(ofport)))) = (
+        requested,
+        located.interface.get("ofport").and_then(Datum::optional),
+    ) {
+        if *ofport > 0 {
+            interface.set("ofport_request", *ofport);
+        }
+    }
+    let port_row = port.only(PORT_COLUMNS).with("name", port.string("name")?);
+    let bridge = located
+        .bridge
+        .as_ref()
+        .ok_or_else(missing)?
+        .string("name")?
+        .to_owned();
+    let restore = format!(
+        "to restore it by hand: Interface {} in Port {} on bridge {bridge}",
+        interface.to_json(),
+        port_row.to_json()
+    );
+    let removed = transact(client, remove_ops(located, true)?)?;
+    // From here the port is out of the database: report, never raise.
+    let mut problems = Vec::new();
+    match ovsdb::wait_applied(client, removed, timeout) {
+        Ok(_) => {}
+        Err(Error::NotApplied { .. }) => problems.push(format!(
+            "ovs-vswitchd did not apply the removal within {}s, so it may keep the old socket for the \
+             port added back: restart ovs-vswitchd, or run this task again once it keeps up (it re-creates \
+             the port while ovs-vswitchd reports another socket)",
+            timeout.as_secs()
+        )),
+        Err(e) => problems.push(format!("waiting for ovs-vswitchd to apply the removal failed: {e}")),
+    }
+    match transact(client, create_ops(&bridge, &interface, port_row)) {
+        Err(e) => problems.push(format!(
+            "adding the port back failed ({e}), so it is NOT in the database; {restore}"
+        )),
+        Ok(added) if params.wait => match ovsdb::wait_applied(client, added, timeout) {
+            Ok(_) => {}
+            Err(e) => problems.push(format!(
+                "ovs-vswitchd has not applied the port added back: {e}"
+            )),
+        },
+        Ok(_) => {}
+    }
+    let not_applied = (!problems.is_empty()).then(|| {
+        format!(
+            "interface {name}: the port was removed and added back in the database, but {}",
+            problems.join("; ")
+        )
+    });
+    Ok(Outcome {
+        summary,
+        not_applied,
+        changed: true,
     })
 }
 
@@ -165,6 +255,13 @@ fn create_ops(bridge: &str, interface: &Row, port: Row) -> Vec<Operation> {
     let name = interface.string("name").unwrap_or_default().to_owned();
     let port_name = port.string("name").unwrap_or_default().to_owned();
     vec![
+        // The bridge must still be there: a port added to a bridge deleted meanwhile would be
+        // dropped by the commit while reporting success.
+        Operation::wait_unchanged(
+            "Bridge",
+            &[Condition::eq("name", bridge)],
+            &Row::new().with("name", bridge),
+        ),
         Operation::wait_unchanged(
             "Interface",
             &[Condition::eq("name", name.as_str())],
@@ -189,9 +286,18 @@ fn create_ops(bridge: &str, interface: &Row, port: Row) -> Vec<Operation> {
     ]
 }
 
+/// The columns a guard compares: `base`, plus those carried over when re-creating.
+fn guarded<'a>(base: &[&'a str], carried_columns: &[&'a str], carried: bool) -> Vec<&'a str> {
+    let mut columns = base.to_vec();
+    if carried {
+        columns.extend_from_slice(carried_columns);
+    }
+    columns
+}
+
 /// Take the port off its bridge (OVSDB then drops the port and its interface), guarded by the
 /// interface and port as read.
-fn remove_ops(located: &Located) -> Result<Vec<Operation>, Error> {
+fn remove_ops(located: &Located, carried: bool) -> Result<Vec<Operation>, Error> {
     let port = located.port.as_ref().ok_or_else(missing)?;
     let bridge = located.bridge.as_ref().ok_or_else(missing)?;
     let iface_name = located.interface.string("name")?;
@@ -199,12 +305,14 @@ fn remove_ops(located: &Located) -> Result<Vec<Operation>, Error> {
         Operation::wait_unchanged(
             "Interface",
             &[Condition::eq("name", iface_name)],
-            &located.interface.only(&["type", "options"]),
+            &located
+                .interface
+                .only(&guarded(&["type", "options"], INTERFACE_COLUMNS, carried)),
         ),
         Operation::wait_unchanged(
             "Port",
             &[Condition::uuid(port.uuid()?)],
-            &port.only(&["interfaces"]),
+            &port.only(&guarded(&["interfaces"], PORT_COLUMNS, carried)),
         ),
         Operation::mutate(
             "Bridge",

@@ -147,6 +147,7 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     )?;
     let after = vhost_ports::find(&mut client, &params.name).map_err(|e| db_failure(&e))?;
     report(&mut result, after.as_ref(), outcome.not_applied.as_deref())?;
+    result.changed = outcome.changed;
     result.msg = Some(outcome.summary);
     match outcome.not_applied {
         Some(why) => Err(Failure::with_result(why, result)),

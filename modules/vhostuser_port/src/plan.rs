@@ -10,6 +10,8 @@ use vhostuser::vhost_ports::{self, DATABASE, Located, SERVER_PATH};
 
 use crate::{CLIENT, Params, State, db_failure};
 
+const LEGACY: &str = "dpdkvhostuser";
+
 #[derive(Debug)]
 pub(crate) enum Plan {
     Nothing,
@@ -109,10 +111,12 @@ pub(crate) fn plan_now(
         (None, State::Absent) => Plan::Nothing,
         (None, State::Present) => plan_create(client, params)?,
         (Some(l), State::Absent) => {
+            check_vhost_user(l, params)?;
             check_placement(l, params)?;
             Plan::Delete
         }
         (Some(l), State::Present) => {
+            check_vhost_user(l, params)?;
             check_placement(l, params)?;
             plan_change(client, l, params, server_path)?
         }
@@ -138,6 +142,23 @@ fn plan_create(client: &mut Client, params: &Params) -> Result<Plan, Failure> {
     Ok(Plan::Create {
         bridge: bridge.clone(),
     })
+}
+
+/// Only vhost-user interfaces are this module's: a bridge's internal port, a `dpdk` NIC or a
+/// patch port of the same name is never converted or removed.
+fn check_vhost_user(located: &Located, params: &Params) -> Result<(), Failure> {
+    let kind = located
+        .interface
+        .string("type")
+        .map_err(|e| db_failure(&e))?;
+    if kind == CLIENT || kind == LEGACY {
+        return Ok(());
+    }
+    Err(Failure::new(format!(
+        "interface {} is of type '{kind}', not a vhost-user interface; this module only switches \
+         dpdkvhostuser and dpdkvhostuserclient interfaces and leaves others alone",
+        params.name
+    )))
 }
 
 /// The interface must sit in a port of its own on a bridge, and on the bridge asked for.
@@ -180,7 +201,17 @@ fn plan_change(
         .string_map("options")
         .map_err(|e| db_failure(&e))?;
     let wanted = wanted_options(&options, server_path);
-    if kind == params.kind && options == wanted {
+    // A running ovs-vswitchd reports the socket it really uses; when that is not the path in
+    // the database (a path change it never applied), the port must be re-created again.
+    let status = located
+        .interface
+        .string_map("status")
+        .map_err(|e| db_failure(&e))?;
+    let stale_socket = kind == CLIENT
+        && status
+            .get("socket")
+            .is_some_and(|s| Some(s) != wanted.get(SERVER_PATH));
+    if kind == params.kind && options == wanted && !stale_socket {
         return Ok(Plan::Nothing);
     }
     if kind == CLIENT && params.kind == CLIENT {
