@@ -201,13 +201,15 @@ fn plan_change(
         .string_map("options")
         .map_err(|e| db_failure(&e))?;
     let wanted = wanted_options(&options, server_path);
-    // A running ovs-vswitchd reports the socket it really uses; when that is not the path in
-    // the database (a path change it never applied), the port must be re-created again.
+    // ovs-vswitchd reports the socket a client-mode interface really uses; when that is not
+    // the path in the database (a path change it never applied), re-create the port again.
+    // (A status left from the other type, by a vswitchd that has not caught up, says nothing.)
     let status = located
         .interface
         .string_map("status")
         .map_err(|e| db_failure(&e))?;
     let stale_socket = kind == CLIENT
+        && status.get("mode").is_some_and(|m| m == "client")
         && status
             .get("socket")
             .is_some_and(|s| Some(s) != wanted.get(SERVER_PATH));

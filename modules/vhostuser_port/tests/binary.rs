@@ -311,7 +311,11 @@ fn a_socket_ovs_vswitchd_still_uses_is_not_done() {
     run(&args(&server, &json!({"server_path": "/run/b/vhu1"})));
     let status = Row::new().with(
         "status",
-        Datum::string_map([("socket", "/run/a/vhu1"), ("status", "connected")]),
+        Datum::string_map([
+            ("mode", "client"),
+            ("socket", "/run/a/vhu1"),
+            ("status", "connected"),
+        ]),
     );
     server
         .client()
