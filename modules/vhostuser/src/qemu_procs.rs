@@ -78,17 +78,7 @@ pub fn from_args(process: Process, args: &[String]) -> QemuProcess {
                     }
                 }
             }
-            "netdev" => {
-                let opts = split_opts(value);
-                if opts
-                    .first()
-                    .is_some_and(|(k, v)| k == "vhost-user" && v.is_none())
-                {
-                    if let Some((_, Some(id))) = opts.iter().find(|(k, _)| k == "chardev") {
-                        vhost_ids.push(id.clone());
-                    }
-                }
-            }
+            "netdev" => vhost_ids.extend(vhost_user_chardev(value)),
             _ => continue,
         }
         // The value was consumed with its flag.
@@ -109,6 +99,27 @@ pub fn from_args(process: Process, args: &[String]) -> QemuProcess {
         guest,
         vhost_user,
     }
+}
+
+/// The chardev of a `-netdev` of type vhost-user, written as QEMU options
+/// (`vhost-user,chardev=charnet0,id=hostnet0`) or, as current libvirt writes it, as JSON
+/// (`{"type":"vhost-user","chardev":"charnet0","id":"hostnet0"}`).
+fn vhost_user_chardev(value: &str) -> Option<String> {
+    if value.trim_start().starts_with('{') {
+        let json: serde_json::Value = serde_json::from_str(value).ok()?;
+        return (json.get("type")?.as_str()? == "vhost-user")
+            .then(|| json.get("chardev")?.as_str().map(str::to_owned))?;
+    }
+    let opts = split_opts(value);
+    if !opts
+        .first()
+        .is_some_and(|(k, v)| k == "vhost-user" && v.is_none())
+    {
+        return None;
+    }
+    opts.into_iter()
+        .find(|(k, _)| k == "chardev")
+        .and_then(|(_, v)| v)
 }
 
 /// `-name guest=NAME,debug-threads=on` (libvirt) or a bare `-name NAME`.
@@ -216,6 +227,26 @@ mod tests {
                     server: true
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn current_libvirt_writes_the_netdev_as_json() {
+        let q = from_args(
+            process(),
+            &args(
+                "qemu-kvm -name guest=instance-1 -chardev socket,id=charnet0,path=/var/lib/vhost_sockets/vhu1,server=on \
+                 -netdev {\"type\":\"vhost-user\",\"chardev\":\"charnet0\",\"id\":\"hostnet0\"} \
+                 -netdev {\"type\":\"tap\",\"fd\":\"30\",\"id\":\"hostnet1\"}",
+            ),
+        );
+        assert_eq!(
+            q.vhost_user,
+            vec![VhostChardev {
+                id: "charnet0".into(),
+                path: "/var/lib/vhost_sockets/vhu1".into(),
+                server: true
+            }]
         );
     }
 
