@@ -98,18 +98,49 @@ fn fix_ownership(
     user: &Account,
     group: &GroupInfo,
     ctx: &Ctx,
+    result: &mut ModuleResult,
 ) -> Result<TreeChange, Failure> {
     let mut total = TreeChange::default();
     for dir in &params.paths {
         let path = PathBuf::from(dir);
+        if !path.is_absolute() {
+            return Err(Failure::new(format!(
+                "paths: '{dir}' is relative; give absolute directories"
+            )));
+        }
         if std::fs::symlink_metadata(&path).is_err() {
+            result.warn(format!(
+                "{dir} does not exist; its ownership was not checked"
+            ));
             continue;
         }
-        let change = chown_tree(&path, user.uid, group.gid, !ctx.check_mode)
-            .context(format!("could not change the ownership under {dir}"))?;
+        let change = chown_tree(&path, user.uid, group.gid, !ctx.check_mode).map_err(|e| {
+            // Entries before the failing one may have been re-owned already.
+            let mut partial = result.clone();
+            partial.changed = partial.changed || !ctx.check_mode;
+            Failure::with_result(
+                format!("could not change the ownership under {dir}: {e}; entries before it may already be re-owned"),
+                partial,
+            )
+        })?;
         total.count += change.count;
         let room = 10usize.saturating_sub(total.sample.len());
         total.sample.extend(change.sample.into_iter().take(room));
+        total.skipped.extend(change.skipped);
+    }
+    if !total.skipped.is_empty() {
+        let shown: Vec<String> = total
+            .skipped
+            .iter()
+            .take(10)
+            .map(|p| p.display().to_string())
+            .collect();
+        result.warn(format!(
+            "left {} entr(ies) alone: on another filesystem or hard-linked (re-owning a hard link re-owns the \
+             file elsewhere too): {}",
+            total.skipped.len(),
+            shown.join(", ")
+        ));
     }
     Ok(total)
 }
@@ -178,7 +209,7 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
         ));
     }
     let ownership = if params.fix_ownership {
-        fix_ownership(params, &user, &group, ctx)?
+        fix_ownership(params, &user, &group, ctx, &mut result)?
     } else {
         TreeChange::default()
     };

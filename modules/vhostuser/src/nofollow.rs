@@ -270,6 +270,9 @@ pub struct TreeChange {
     pub count: usize,
     /// The first few of them, for the report.
     pub sample: Vec<PathBuf>,
+    /// Entries left alone: another filesystem mounted inside the tree, or a file with more
+    /// than one hard link (re-owning it would re-own a file elsewhere too).
+    pub skipped: Vec<PathBuf>,
 }
 
 const SAMPLE: usize = 10;
@@ -277,7 +280,8 @@ const SAMPLE: usize = 10;
 const MAX_DEPTH: usize = 64;
 
 /// `chown -R uid:gid root` that never follows a link: a link is re-owned itself, and a
-/// directory reached through one is not entered. With `apply` false it only counts.
+/// directory reached through one is not entered. It stays on the root's filesystem and leaves
+/// hard-linked files alone (both listed in `skipped`). With `apply` false it only counts.
 pub fn chown_tree(root: &Path, uid: u32, gid: u32, apply: bool) -> io::Result<TreeChange> {
     let mut change = TreeChange::default();
     let stat = fstatat(nix::fcntl::AT_FDCWD, root, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(io_err)?;
@@ -290,19 +294,33 @@ pub fn chown_tree(root: &Path, uid: u32, gid: u32, apply: bool) -> io::Result<Tr
             OpenError::Io(e) => e,
             other => io::Error::other(format!("{}: {other:?}", root.display())),
         })?;
-        walk(&dir, uid, gid, apply, &mut change, 0)?;
+        let walk_ctx = Walk {
+            uid,
+            gid,
+            apply,
+            dev: stat.st_dev,
+        };
+        walk(&dir, &walk_ctx, &mut change, 0)?;
     }
     Ok(change)
 }
 
-fn walk(
-    dir: &Dir,
+/// What every level of a tree walk shares.
+struct Walk {
     uid: u32,
     gid: u32,
     apply: bool,
-    change: &mut TreeChange,
-    depth: usize,
-) -> io::Result<()> {
+    /// The root's filesystem.
+    dev: u64,
+}
+
+fn walk(dir: &Dir, ctx: &Walk, change: &mut TreeChange, depth: usize) -> io::Result<()> {
+    let Walk {
+        uid,
+        gid,
+        apply,
+        dev,
+    } = *ctx;
     if depth > MAX_DEPTH {
         return Err(io::Error::other(format!(
             "{} is nested too deeply",
@@ -311,6 +329,11 @@ fn walk(
     }
     for entry in dir.entries()? {
         let path = dir.path.join(&entry.name);
+        let hard_linked = entry.kind != Kind::Directory && entry.stat.st_nlink > 1;
+        if entry.stat.st_dev != dev || hard_linked {
+            change.skipped.push(path);
+            continue;
+        }
         note(change, &path, &entry.stat, uid, gid, apply, |u, g| {
             fchownat(
                 dir.fd.as_fd(),
@@ -323,7 +346,7 @@ fn walk(
         if entry.kind == Kind::Directory {
             let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
             match openat(dir.fd.as_fd(), entry.name.as_str(), flags, Mode::empty()) {
-                Ok(fd) => walk(&Dir { fd, path }, uid, gid, apply, change, depth + 1)?,
+                Ok(fd) => walk(&Dir { fd, path }, ctx, change, depth + 1)?,
                 // Replaced by something else since it was listed: nothing to descend into.
                 Err(Errno::ENOENT | Errno::ELOOP | Errno::ENOTDIR) => {}
                 Err(e) => return Err(io_err(e)),
@@ -466,6 +489,12 @@ mod tests {
             "never its target"
         );
         assert_eq!(chown_tree(&dir, nobody, nobody, true).unwrap().count, 0);
+        // A hard link to a file outside the tree: re-owning it would re-own that file.
+        std::fs::write(outside.join("linked"), "").unwrap();
+        std::fs::hard_link(outside.join("linked"), dir.join("a/hard")).unwrap();
+        let again = chown_tree(&dir, nobody, nobody, true).unwrap();
+        assert_eq!(again.skipped, vec![dir.join("a/hard")]);
+        assert_eq!(std::fs::metadata(outside.join("linked")).unwrap().uid(), 0);
     }
 
     #[test]
