@@ -54,6 +54,15 @@ pub(crate) fn apply(
     match run(client, params, server_path, plan, before, timeout) {
         Err(e) if e.is_conflict() => {
             let (again_before, again) = plan::plan_now(client, params, server_path)?;
+            // Deleted by another writer (os-vif unplugging it): that is theirs to decide, not
+            // something to create again.
+            if before.is_some() && again_before.is_none() {
+                return Err(Failure::new(format!(
+                    "interface {} was deleted by another writer while this task changed it; nothing was \
+                     changed",
+                    params.name
+                )));
+            }
             if let Plan::Nothing = again {
                 return Ok(Outcome {
                     summary: format!(
