@@ -30,6 +30,13 @@ const OPTIONS: &[Opt] = &[
     Opt::new("group", Kind::Str).default(Lit::Str("hugetlbfs")),
     Opt::new("gid", Kind::Int).default(Lit::Int(42477)),
     Opt::new("hugepages_path", Kind::Path).default(Lit::Str("/dev/hugepages")),
+    Opt::new("ovs_paths", Kind::List)
+        .elements(Kind::Path)
+        .default(Lit::StrList(&[
+            "/etc/openvswitch",
+            "/var/log/openvswitch",
+            "/var/lib/openvswitch",
+        ])),
     Opt::new("checks", Kind::List).elements(Kind::Str),
     Opt::new("skip_checks", Kind::List).elements(Kind::Str),
     Opt::new("fail_on", Kind::Str).choices(&["info", "warning", "error", "critical"]),
@@ -55,6 +62,7 @@ pub struct Params {
     pub group: String,
     pub gid: i64,
     pub hugepages_path: String,
+    pub ovs_paths: Vec<String>,
     pub checks: Option<Vec<String>>,
     pub skip_checks: Option<Vec<String>>,
     pub fail_on: Option<String>,
@@ -74,6 +82,7 @@ fn expected(params: &Params) -> Result<Expected, Failure> {
         socket_dir_mode: mode,
         setype: params.setype.clone(),
         ovs_rundir: params.ovs_rundir.clone(),
+        ovs_paths: params.ovs_paths.clone(),
     })
 }
 

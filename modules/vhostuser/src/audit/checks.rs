@@ -186,6 +186,11 @@ pub const CATALOGUE: &[Check] = &[
         "the client-mode socket directory is inside Open vSwitch's run directory",
     ),
     check(
+        "ovs_dirs_ownership",
+        Error,
+        "Open vSwitch's own directories are not owned by OVS_USER_ID, so it cannot start as that user",
+    ),
+    check(
         "hugepages_permissions",
         Warning,
         "/dev/hugepages is missing or not usable by Open vSwitch's group",

@@ -64,6 +64,7 @@ pub fn collect(
     facts.qemu_conf = qemu_conf_facts(&sources.qemu_conf);
     facts.sysconfig = sysconfig_facts(&sources.sysconfig);
     facts.accounts = accounts(&facts, expected);
+    facts.ovs_paths_foreign = foreign_in_ovs_paths(&facts, expected);
     facts.sockets = sockets(&facts, expected, proc_root);
     facts
 }
@@ -240,6 +241,40 @@ fn sysconfig_facts(path: &str) -> SysconfigFacts {
         Err(e) => facts.error = Some(format!("could not read {path}: {e}")),
     }
     facts
+}
+
+/// Entries of Open vSwitch's directories (the directories and what is directly in them) that
+/// `OVS_USER_ID`'s user and group do not own: the daemons, started as that user, fail on them.
+/// One level deep keeps it cheap; a few examples are enough to name the problem.
+fn foreign_in_ovs_paths(facts: &Facts, expected: &Expected) -> Vec<PathFacts> {
+    const SHOWN: usize = 10;
+    let (Some(uid), Some(gid)) = (facts.accounts.ovs_uid, facts.accounts.ovs_group_gid) else {
+        return Vec::new();
+    };
+    if uid == 0 {
+        return Vec::new();
+    }
+    let mut foreign = Vec::new();
+    for dir in &expected.ovs_paths {
+        let mut paths = vec![dir.clone()];
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            paths.extend(
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path().to_string_lossy().into_owned()),
+            );
+        }
+        for path in paths {
+            let file = path_facts(&path, false);
+            if file.exists && (file.uid != Some(uid) || file.gid != Some(gid)) {
+                foreign.push(file);
+                if foreign.len() >= SHOWN {
+                    return foreign;
+                }
+            }
+        }
+    }
+    foreign
 }
 
 /// A group by name or number, as qemu.conf and `OVS_USER_ID` may give it.

@@ -22,6 +22,8 @@ pub struct Expected {
     pub setype: String,
     /// Open vSwitch's run directory, where `dpdkvhostuser` sockets live.
     pub ovs_rundir: String,
+    /// Open vSwitch's own directories (`/etc`, `/var/log`, `/var/lib/openvswitch`).
+    pub ovs_paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -41,6 +43,9 @@ pub struct Facts {
     pub qemu_conf: QemuConfFacts,
     pub sysconfig: SysconfigFacts,
     pub accounts: AccountFacts,
+    /// Open vSwitch's own directories and their direct entries that are not owned by
+    /// `OVS_USER_ID`'s user and group (at most a few), when that is not root.
+    pub ovs_paths_foreign: Vec<PathFacts>,
     pub selinux_enabled: bool,
     /// Sources that could not be read, with why; each also becomes a finding.
     pub unavailable: BTreeMap<String, String>,

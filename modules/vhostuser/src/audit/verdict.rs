@@ -37,6 +37,7 @@ pub const READINESS: &[&str] = &[
     "gid_collision",
     "group_mismatch",
     "vswitchd_stale_ids",
+    "ovs_dirs_ownership",
     "qemu_conf_unreadable",
     "qemu_conf_duplicate",
     "qemu_conf_group_unset",

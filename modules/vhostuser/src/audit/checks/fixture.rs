@@ -26,6 +26,7 @@ pub fn expected() -> Expected {
         socket_dir_mode: 0o775,
         setype: "virt_cache_t".into(),
         ovs_rundir: RUNDIR.into(),
+        ovs_paths: vec!["/etc/openvswitch".into()],
     }
 }
 
@@ -173,6 +174,7 @@ pub fn healthy() -> (Facts, Expected) {
             ovs_user_in_group: true,
             qemu_group_gid: Some(GID),
         },
+        ovs_paths_foreign: Vec::new(),
         selinux_enabled: true,
         unavailable: BTreeMap::new(),
     };

@@ -8,6 +8,46 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     socket_dir(ctx, out);
     hugepages(ctx, out);
     ovs_rundir(ctx, out);
+    ovs_dirs(ctx, out);
+}
+
+/// Field failure 7: after `OVS_USER_ID` names a user, ovsdb-server and ovs-vswitchd start as
+/// that user and fail on files root still owns ("ovsdb-tool: I/O error: ... conf.db: open
+/// failed (Permission denied)").
+fn ovs_dirs(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let foreign = &ctx.facts.ovs_paths_foreign;
+    let Some((user, group)) = ctx.ovs_non_root() else {
+        return;
+    };
+    let Some(first) = foreign.first() else { return };
+    let shown: Vec<String> = foreign
+        .iter()
+        .map(|p| {
+            format!(
+                "{} ({}:{})",
+                p.path,
+                p.owner.as_deref().unwrap_or("?"),
+                p.group.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    push(
+        out,
+        "ovs_dirs_ownership",
+        Error,
+        first.path.as_str(),
+        format!(
+            "{} is not owned by {user}:{group}, the OVS_USER_ID Open vSwitch starts as. \
+             ovsdb-server and ovs-vswitchd then fail to start ('ovsdb-tool: I/O error: ... \
+             Permission denied'), cutting every VM. Found: {}.",
+            first.path,
+            shown.join(", ")
+        ),
+        format!(
+            "nfv.vhostuser.ovs_user user={user} group={group} fix_ownership=true, before \
+             Open vSwitch is restarted"
+        ),
+    );
 }
 
 fn socket_dir(ctx: &Ctx, out: &mut Vec<Finding>) {
@@ -427,5 +467,38 @@ mod tests {
         make_first_legacy(&mut facts);
         facts.qemu_conf.user = Some("root".into());
         assert!(only(&facts, &expected, "ovs_rundir_access").is_empty());
+    }
+
+    #[test]
+    fn ovs_dirs_owned_by_someone_else() {
+        let (mut facts, expected) = healthy();
+        facts.ovs_paths_foreign = vec![super::super::fixture::dir(
+            "/etc/openvswitch/conf.db",
+            "root",
+            0,
+            0o644,
+        )];
+        let found = only(&facts, &expected, "ovs_dirs_ownership");
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("/etc/openvswitch/conf.db (root:"),
+            "{}",
+            found[0].message
+        );
+        assert!(found[0].fix.contains("fix_ownership=true"));
+    }
+
+    #[test]
+    fn ovs_dirs_ownership_does_not_matter_as_root() {
+        let (mut facts, expected) = healthy();
+        assert!(only(&facts, &expected, "ovs_dirs_ownership").is_empty());
+        facts.ovs_paths_foreign = vec![super::super::fixture::dir(
+            "/etc/openvswitch/conf.db",
+            "root",
+            0,
+            0o644,
+        )];
+        facts.sysconfig.ovs_user_id = Some("root:root".into());
+        assert!(only(&facts, &expected, "ovs_dirs_ownership").is_empty());
     }
 }
