@@ -201,7 +201,7 @@ mod tests {
     use super::*;
     use ovsdb_server::{DB, OvsdbServer};
     use std::time::Duration;
-    use vhostuser::ovsdb::{Condition, Datum, Mutation, Operation, Row};
+    use vhostuser::ovsdb::{Condition, Datum, Operation, Row};
 
     fn params(server: &OvsdbServer, kind: &str) -> Params {
         Params {
@@ -223,20 +223,7 @@ mod tests {
     fn a_concurrent_writer_is_never_clobbered() {
         let server = OvsdbServer::start();
         let mut client = server.client();
-        let bridge = Row::new().with("name", "br-int");
-        client
-            .transact(
-                DB,
-                &[
-                    Operation::insert_named("Bridge", "br", &bridge),
-                    Operation::mutate(
-                        "Open_vSwitch",
-                        &[],
-                        &[Mutation::insert("bridges", Datum::named_uuid("br"))],
-                    ),
-                ],
-            )
-            .unwrap();
+        server.add_bridge("br-int");
         let legacy = params(&server, "dpdkvhostuser");
         let (before, plan) = plan::plan_now(&mut client, &legacy, None).unwrap();
         apply::apply(

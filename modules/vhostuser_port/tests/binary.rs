@@ -30,25 +30,6 @@ fn run(args: &Value) -> (Value, i32) {
     (answer, out.status.code().unwrap())
 }
 
-fn with_bridge(server: &OvsdbServer, bridge: &str) {
-    let mut client = server.client();
-    let ops = [
-        Operation::insert_named(
-            "Bridge",
-            "br",
-            &Row::new()
-                .with("name", bridge)
-                .with("datapath_type", "netdev"),
-        ),
-        Operation::mutate(
-            "Open_vSwitch",
-            &[],
-            &[Mutation::insert("bridges", Datum::named_uuid("br"))],
-        ),
-    ];
-    client.transact(DB, &ops).unwrap();
-}
-
 fn interface(server: &OvsdbServer, name: &str) -> Option<Row> {
     let select = Operation::select("Interface", &[Condition::eq("name", name)], &[]);
     server
@@ -73,7 +54,7 @@ fn args(server: &OvsdbServer, extra: &Value) -> Value {
 #[test]
 fn switches_both_ways_in_one_row_and_is_idempotent() {
     let server = OvsdbServer::start();
-    with_bridge(&server, "br-int");
+    server.add_bridge("br-int");
     let (out, code) = run(&args(&server, &json!({"type": "dpdkvhostuser"})));
     assert_eq!((code, &out["changed"]), (0, &json!(true)), "{out}");
     assert_eq!(out["interface"]["type"], json!("dpdkvhostuser"));
@@ -117,7 +98,7 @@ fn switches_both_ways_in_one_row_and_is_idempotent() {
 #[test]
 fn check_mode_touches_nothing() {
     let server = OvsdbServer::start();
-    with_bridge(&server, "br-int");
+    server.add_bridge("br-int");
     run(&args(&server, &json!({"type": "dpdkvhostuser"})));
     let before = interface(&server, "vhu1").unwrap();
     let (out, code) = run(&args(&server, &json!({"_ansible_check_mode": true})));
@@ -135,7 +116,7 @@ fn check_mode_touches_nothing() {
 #[test]
 fn a_new_server_path_recreates_the_port_and_keeps_its_settings() {
     let server = OvsdbServer::start();
-    with_bridge(&server, "br-int");
+    server.add_bridge("br-int");
     run(&args(&server, &json!({"server_path": "/run/a/vhu1"})));
     let ids = Datum::string_map([("iface-id", "4f1c"), ("attached-mac", "fa:16:3e:00:00:01")]);
     let mut client = server.client();
@@ -205,7 +186,7 @@ fn a_new_server_path_recreates_the_port_and_keeps_its_settings() {
 #[test]
 fn waiting_for_a_vswitchd_that_is_not_there_fails_honestly() {
     let server = OvsdbServer::start();
-    with_bridge(&server, "br-int");
+    server.add_bridge("br-int");
     let (out, code) = run(&args(&server, &json!({"wait": true, "timeout": 1})));
     assert_eq!(
         (code, &out["changed"], &out["failed"]),
@@ -228,7 +209,7 @@ fn waiting_for_a_vswitchd_that_is_not_there_fails_honestly() {
 #[test]
 fn an_error_ovs_vswitchd_reports_is_a_warning() {
     let server = OvsdbServer::start();
-    with_bridge(&server, "br-int");
+    server.add_bridge("br-int");
     run(&args(&server, &json!({})));
     let error = Row::new().with(
         "error",
@@ -264,7 +245,7 @@ fn an_error_ovs_vswitchd_reports_is_a_warning() {
 #[test]
 fn only_vhost_user_interfaces_are_touched() {
     let server = OvsdbServer::start();
-    with_bridge(&server, "br-int");
+    server.add_bridge("br-int");
     let ops = [
         Operation::insert_named(
             "Interface",
@@ -307,7 +288,7 @@ fn only_vhost_user_interfaces_are_touched() {
 #[test]
 fn a_socket_ovs_vswitchd_still_uses_is_not_done() {
     let server = OvsdbServer::start();
-    with_bridge(&server, "br-int");
+    server.add_bridge("br-int");
     run(&args(&server, &json!({"server_path": "/run/b/vhu1"})));
     let status = Row::new().with(
         "status",
@@ -339,7 +320,7 @@ fn a_socket_ovs_vswitchd_still_uses_is_not_done() {
 #[test]
 fn absent_removes_the_port_and_is_idempotent() {
     let server = OvsdbServer::start();
-    with_bridge(&server, "br-int");
+    server.add_bridge("br-int");
     run(&args(&server, &json!({})));
     let (out, _) = run(&args(&server, &json!({"state": "absent"})));
     assert_eq!(out["changed"], json!(true), "{out}");
@@ -351,7 +332,7 @@ fn absent_removes_the_port_and_is_idempotent() {
 #[test]
 fn bad_input_fails_clearly_and_changes_nothing() {
     let server = OvsdbServer::start();
-    with_bridge(&server, "br-int");
+    server.add_bridge("br-int");
     let long = format!("/var/lib/vhost_sockets/{}", "x".repeat(90));
     let cases = [
         (

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use vhostuser::ovsdb::{Client, Operation, Row};
+use vhostuser::ovsdb::{Client, Datum, Mutation, Operation, Row};
 
 pub const DB: &str = "Open_vSwitch";
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -101,6 +101,22 @@ impl OvsdbServer {
 
     pub fn client(&self) -> Client {
         Client::connect(&self.address(), TIMEOUT).unwrap()
+    }
+
+    /// Adds a bridge (userspace datapath) to the root row, as `ovs-vsctl add-br` would.
+    pub fn add_bridge(&self, name: &str) {
+        let bridge = Row::new()
+            .with("name", name)
+            .with("datapath_type", "netdev");
+        let ops = [
+            Operation::insert_named("Bridge", "br", &bridge),
+            Operation::mutate(
+                "Open_vSwitch",
+                &[],
+                &[Mutation::insert("bridges", Datum::named_uuid("br"))],
+            ),
+        ];
+        self.client().transact(DB, &ops).unwrap();
     }
 
     fn wait_for_socket(&mut self) {
