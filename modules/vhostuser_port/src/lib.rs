@@ -199,9 +199,9 @@ mod ovsdb_server;
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use ovsdb_server::{DB, OvsdbServer};
+    use ovsdb_server::OvsdbServer;
     use std::time::Duration;
-    use vhostuser::ovsdb::{Condition, Datum, Operation, Row};
+    use vhostuser::ovsdb::{Datum, Row};
 
     fn params(server: &OvsdbServer, kind: &str) -> Params {
         Params {
@@ -240,17 +240,7 @@ mod tests {
         let path = Some("/var/lib/vhost_sockets/vhu1");
         let (before, plan) = plan::plan_now(&mut client, &wanted, path).unwrap();
         let theirs = Row::new().with("options", Datum::string_map([("n_rxq_desc", "1024")]));
-        server
-            .client()
-            .transact(
-                DB,
-                &[Operation::update(
-                    "Interface",
-                    &[Condition::eq("name", "vhu1")],
-                    &theirs,
-                )],
-            )
-            .unwrap();
+        server.update_interface("vhu1", &theirs);
 
         let guarded = apply::run(
             &mut client,

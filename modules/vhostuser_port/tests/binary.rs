@@ -215,17 +215,7 @@ fn an_error_ovs_vswitchd_reports_is_a_warning() {
         "error",
         "could not open network device vhu1 (Address family not supported by protocol)",
     );
-    server
-        .client()
-        .transact(
-            DB,
-            &[Operation::update(
-                "Interface",
-                &[Condition::eq("name", "vhu1")],
-                &error,
-            )],
-        )
-        .unwrap();
+    server.update_interface("vhu1", &error);
     let (out, code) = run(&args(&server, &json!({})));
     assert_eq!((code, &out["changed"]), (0, &json!(false)), "{out}");
     assert_eq!(
@@ -298,17 +288,7 @@ fn a_socket_ovs_vswitchd_still_uses_is_not_done() {
             ("status", "connected"),
         ]),
     );
-    server
-        .client()
-        .transact(
-            DB,
-            &[Operation::update(
-                "Interface",
-                &[Condition::eq("name", "vhu1")],
-                &status,
-            )],
-        )
-        .unwrap();
+    server.update_interface("vhu1", &status);
     let (out, _) = run(&args(
         &server,
         &json!({"server_path": "/run/b/vhu1", "_ansible_check_mode": true}),

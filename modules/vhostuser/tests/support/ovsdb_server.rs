@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use vhostuser::ovsdb::{Client, Datum, Mutation, Operation, Row};
+use vhostuser::ovsdb::{Client, Condition, Datum, Mutation, Operation, Row};
 
 pub const DB: &str = "Open_vSwitch";
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -101,6 +101,12 @@ impl OvsdbServer {
 
     pub fn client(&self) -> Client {
         Client::connect(&self.address(), TIMEOUT).unwrap()
+    }
+
+    /// Changes the interface `name` as another writer would (neutron's agent, ovs-vswitchd).
+    pub fn update_interface(&self, name: &str, row: &Row) {
+        let op = Operation::update("Interface", &[Condition::eq("name", name)], row);
+        self.client().transact(DB, &[op]).unwrap();
     }
 
     /// Adds a bridge (userspace datapath) to the root row, as `ovs-vsctl add-br` would.
