@@ -388,3 +388,16 @@ fn a_database_that_is_down_is_a_quick_clear_failure() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+/// The largest int a playbook can give is "as long as it takes", not a panic computing the
+/// deadline.
+#[test]
+fn the_largest_timeout_is_saturated_not_a_panic() {
+    let server = OvsdbServer::start();
+    server.add_bridge("br-int");
+    let (out, code) = run(&args(&server, &json!({"timeout": i64::MAX})));
+    assert_eq!((code, &out["changed"]), (0, &json!(true)), "{out}");
+    assert_eq!(out["interface"]["type"], json!("dpdkvhostuserclient"));
+    let (out, code) = run(&args(&server, &json!({"timeout": "9223372036854775807"})));
+    assert_eq!((code, &out["changed"]), (0, &json!(false)), "{out}");
+}
