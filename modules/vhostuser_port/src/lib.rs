@@ -5,6 +5,7 @@
 //! parsed.
 
 mod apply;
+mod name;
 mod plan;
 
 use std::path::Path;
@@ -102,12 +103,7 @@ fn db_failure(e: &ovsdb::Error) -> Failure {
 
 /// The module: bring the interface to the wanted type and path, or remove it.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
-    if params.name.is_empty() || params.name.contains('/') {
-        return Err(Failure::new(format!(
-            "name '{}' is not a valid interface name",
-            params.name
-        )));
-    }
+    name::check(&params.name)?;
     let server_path = wanted_server_path(params)?;
     let timeout = ansible_module::positive_seconds("timeout", params.timeout)?;
     let mut client = Client::connect(&params.ovsdb, timeout).map_err(|e| db_failure(&e))?;

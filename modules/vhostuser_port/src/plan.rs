@@ -139,9 +139,41 @@ fn plan_create(client: &mut Client, params: &Params) -> Result<Plan, Failure> {
             "bridge {bridge} does not exist; create it first (ovs-vsctl add-br {bridge} -- set bridge {bridge} datapath_type=netdev)"
         )));
     }
+    check_no_port_named(client, &params.name)?;
     Ok(Plan::Create {
         bridge: bridge.clone(),
     })
+}
+
+/// A port of that name without an interface of that name (a bond, or a port whose interface
+/// is named otherwise) stops the creation: the name is taken, and no retry changes that.
+fn check_no_port_named(client: &mut Client, name: &str) -> Result<(), Failure> {
+    let mut select = |table: &str, conditions: &[Condition], columns: &[&str]| {
+        client
+            .transact(DATABASE, &[Operation::select(table, conditions, columns)])
+            .map(|mut results| results.pop().map(|r| r.rows).unwrap_or_default())
+            .map_err(|e| db_failure(&e))
+    };
+    let ports = select("Port", &[Condition::eq("name", name)], &["interfaces"])?;
+    let Some(port) = ports.first() else {
+        return Ok(());
+    };
+    let members = port.uuid_set("interfaces").map_err(|e| db_failure(&e))?;
+    // Only on the way to failing: every interface, to name the port's.
+    let mut names = select("Interface", &[], &["_uuid", "name"])?
+        .iter()
+        .filter(|i| i.uuid().is_ok_and(|u| members.contains(u)))
+        .map(|i| i.string("name").unwrap_or_default().to_owned())
+        .collect::<Vec<_>>();
+    names.sort();
+    let what = if names.len() > 1 { " (a bond)" } else { "" };
+    Err(Failure::new(format!(
+        "port {name} already exists{what} with interface{} {}, and no interface is named {name}; \
+         this module manages a port holding one vhost-user interface of the same name: choose \
+         another name, or remove port {name} first (ovs-vsctl del-port {name})",
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    )))
 }
 
 /// Only vhost-user interfaces are this module's: a bridge's internal port, a `dpdk` NIC or a

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use ovsdb_server::{DB, OvsdbServer};
 use serde_json::{Value, json};
-use vhostuser::ovsdb::{Condition, Datum, Mutation, Operation, Row};
+use vhostuser::ovsdb::{Atom, Condition, Datum, Mutation, Operation, Row};
 
 fn run(args: &Value) -> (Value, i32) {
     let dir = ovsdb_server::TempDir::create();
@@ -400,4 +400,61 @@ fn the_largest_timeout_is_saturated_not_a_panic() {
     assert_eq!(out["interface"]["type"], json!("dpdkvhostuserclient"));
     let (out, code) = run(&args(&server, &json!({"timeout": "9223372036854775807"})));
     assert_eq!((code, &out["changed"]), (0, &json!(false)), "{out}");
+}
+
+/// Names that are no socket file name are refused before the database is asked; a bond
+/// holding the name is reported as what it is, not as a race to retry.
+#[test]
+fn names_that_cannot_be_a_socket_and_names_taken_by_a_bond_are_refused_clearly() {
+    let server = OvsdbServer::start();
+    server.add_bridge("br-int");
+    for (name, words) in [
+        ("..", "the socket directory's parent itself"),
+        (".", "the socket directory itself"),
+        ("vhu1\nvhu2", "contains '\\n'"),
+        ("vhu 1", "contains ' '"),
+        ("../vhu1", "contains '/'"),
+        ("", "it is empty"),
+    ] {
+        let (out, code) = run(&args(&server, &json!({"name": name})));
+        assert_eq!(
+            (code, &out["changed"]),
+            (1, &json!(false)),
+            "{name:?}: {out}"
+        );
+        let msg = out["msg"].as_str().unwrap();
+        assert!(
+            msg.contains("is not a valid vhost-user interface name") && msg.contains(words),
+            "{name:?}: {msg}"
+        );
+        assert!(interface(&server, name).is_none(), "{name:?} was created");
+    }
+
+    let bond = [
+        Operation::insert_named("Interface", "a", &Row::new().with("name", "bond0a")),
+        Operation::insert_named("Interface", "b", &Row::new().with("name", "bond0b")),
+        Operation::insert_named(
+            "Port",
+            "p",
+            &Row::new().with("name", "bond0").with(
+                "interfaces",
+                Datum::set([Atom::NamedUuid("a".into()), Atom::NamedUuid("b".into())]),
+            ),
+        ),
+        Operation::mutate(
+            "Bridge",
+            &[Condition::eq("name", "br-int")],
+            &[Mutation::insert("ports", Datum::named_uuid("p"))],
+        ),
+    ];
+    server.client().transact(DB, &bond).unwrap();
+    let (out, code) = run(&args(&server, &json!({"name": "bond0"})));
+    assert_eq!((code, &out["changed"]), (1, &json!(false)), "{out}");
+    let msg = out["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("port bond0 already exists (a bond) with interfaces bond0a, bond0b"),
+        "{msg}"
+    );
+    assert!(!msg.contains("run it again"), "{msg}");
+    assert!(interface(&server, "bond0").is_none());
 }
