@@ -5,6 +5,7 @@
 //! parsed.
 
 mod apply;
+mod carry;
 mod name;
 mod plan;
 

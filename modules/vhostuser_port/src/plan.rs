@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use ansible_module::Failure;
 use serde_json::{Value, json};
-use vhostuser::ovsdb::{Client, Condition, Operation, Row};
+use vhostuser::ovsdb::{Client, Condition, Operation};
 use vhostuser::vhost_ports::{self, DATABASE, Located, SERVER_PATH};
 
+use crate::carry::Carried;
 use crate::{CLIENT, Params, State, db_failure};
 
 const LEGACY: &str = "dpdkvhostuser";
@@ -30,7 +31,7 @@ pub(crate) enum Plan {
     /// with its other columns, and vswitchd applies the removal in between.
     Recreate {
         options: BTreeMap<String, String>,
-        port: Row,
+        carried: Box<Carried>,
     },
     Delete,
 }
@@ -249,34 +250,10 @@ fn plan_change(
         return Ok(Plan::Nothing);
     }
     if kind == CLIENT && params.kind == CLIENT {
-        let port_uuid = located
-            .port
-            .as_ref()
-            .map(Row::uuid)
-            .transpose()
-            .map_err(|e| db_failure(&e))?;
-        let Some(port_uuid) = port_uuid else {
-            return Err(Failure::new("the interface lost its port"));
-        };
-        let results = client
-            .transact(
-                DATABASE,
-                &[Operation::select(
-                    "Port",
-                    &[Condition::uuid(port_uuid)],
-                    &[],
-                )],
-            )
-            .map_err(|e| db_failure(&e))?;
-        let port = results.first().and_then(|r| r.rows.first().cloned());
-        let Some(port) = port else {
-            return Err(Failure::new(
-                "the interface's port vanished while it was read",
-            ));
-        };
+        let carried = Carried::read(client, located, &params.name)?;
         return Ok(Plan::Recreate {
             options: wanted,
-            port,
+            carried: Box::new(carried),
         });
     }
     Ok(Plan::Update {
