@@ -1,8 +1,9 @@
 //! `nfv.vhostuser.vhostuser_port`: one Open vSwitch interface's vhost-user type
-//! (`dpdkvhostuserclient` or `dpdkvhostuser`) and `options:vhost-server-path`, changed in ONE
-//! OVSDB transaction guarded by a `wait` on the row as read, so a concurrent writer (neutron's
-//! agent, another play) is never clobbered. It speaks OVSDB directly; no ovs-vsctl text is
-//! parsed.
+//! (`dpdkvhostuserclient` or `dpdkvhostuser`) and `options:vhost-server-path`, changed in OVSDB
+//! transactions guarded by `wait`s on the rows as read, so a concurrent writer (neutron's
+//! agent, another play) is never clobbered: one for a change of type, two for a new server
+//! path alone (the port is re-created, see `carry`). It speaks OVSDB directly; no ovs-vsctl
+//! text is parsed.
 
 mod apply;
 mod carry;
