@@ -414,3 +414,106 @@ fn referrer(
     }
     Ok(Some(found))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const OLD: &str = "72aab3ba-78f9-4ec9-841c-344a0c6e1604";
+
+    /// A vswitch-like schema where `QoS` is not a root table, and a table that refers to ports
+    /// in the values of a map.
+    fn schema() -> Schema {
+        let optional_ref = |table: &str, weak: bool| {
+            json!({"type": {"key": {"type": "uuid", "refTable": table,
+                                    "refType": if weak { "weak" } else { "strong" }},
+                            "min": 0, "max": 1}})
+        };
+        Schema::from_json(&json!({
+            "name": "Open_vSwitch", "version": "8.3.1",
+            "tables": {
+                "Port": {"columns": {
+                    "name": {"type": "string"},
+                    "interfaces": {"type": {"key": {"type": "uuid", "refTable": "Interface"},
+                                            "min": 1, "max": "unlimited"}},
+                    "tag": {"type": {"key": "integer", "min": 0, "max": 1}},
+                    "protected": {"type": "boolean"},
+                    "bond_active_slave": {"type": {"key": "string", "min": 0, "max": 1}},
+                    "statistics": {"type": {"key": "string", "value": "integer", "min": 0,
+                                            "max": "unlimited"}, "ephemeral": true},
+                    "qos": optional_ref("QoS", false)}},
+                "QoS": {"columns": {"type": {"type": "string"}}},
+                "Steering": {"columns": {
+                    "by_name": {"type": {"key": "string",
+                                         "value": {"type": "uuid", "refTable": "Port"},
+                                         "min": 0, "max": "unlimited"}}}}
+            }
+        }))
+        .unwrap()
+    }
+
+    fn port(qos: Datum) -> Row {
+        Row::from_json(&json!({
+            "_uuid": ["uuid", OLD], "name": "vhu1", "tag": 10, "protected": true,
+            "bond_active_slave": ["set", []], "statistics": ["map", [["rx", 1]]],
+            "interfaces": ["uuid", "11111111-78f9-4ec9-841c-344a0c6e1604"],
+        }))
+        .unwrap()
+        .with("qos", qos)
+    }
+
+    #[test]
+    fn configuration_is_carried_and_status_and_what_the_change_sets_are_not() {
+        let carried = carried_row(&schema(), "Port", &port(Datum::empty()), "vhu1").unwrap();
+        assert_eq!(
+            carried.columns().collect::<Vec<_>>(),
+            ["protected", "qos", "tag"]
+        );
+    }
+
+    #[test]
+    fn a_strong_reference_to_a_row_only_the_port_holds_is_refused() {
+        let held = Datum::from(Uuid::parse("22222222-78f9-4ec9-841c-344a0c6e1604").unwrap());
+        let msg = carried_row(&schema(), "Port", &port(held), "vhu1")
+            .unwrap_err()
+            .msg;
+        assert!(
+            msg.contains("Port column qos refers to a QoS row that OVSDB would delete")
+                && msg.contains("nothing was changed"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn references_in_map_values_are_moved_pair_by_pair() {
+        let schema = schema();
+        let reference = &schema.references_to("Port")[0];
+        let other = "33333333-78f9-4ec9-841c-344a0c6e1604";
+        let row = Row::from_json(&json!({
+            "_uuid": ["uuid", "44444444-78f9-4ec9-841c-344a0c6e1604"],
+            "by_name": ["map", [["a", ["uuid", OLD]], ["b", ["uuid", other]]]],
+        }))
+        .unwrap();
+        let old = Uuid::parse(OLD).unwrap();
+        let found = referrer(&schema, reference, &row, &old, NEW_PORT, "vhu1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            found.label(),
+            "Steering 44444444-78f9-4ec9-841c-344a0c6e1604 by_name"
+        );
+        assert_eq!(found.old.to_json(), json!(["map", [["a", ["uuid", OLD]]]]));
+        assert_eq!(
+            found.new.to_json(),
+            json!(["map", [["a", ["named-uuid", NEW_PORT]]]])
+        );
+        let unrelated = Uuid::parse(&other.replace('3', "5")).unwrap();
+        assert!(
+            referrer(&schema, reference, &row, &unrelated, NEW_PORT, "vhu1")
+                .unwrap()
+                .is_none()
+        );
+    }
+}

@@ -87,7 +87,8 @@ impl Schema {
         found
     }
 
-    pub(crate) fn from_json(value: &Value) -> Result<Schema, String> {
+    /// A schema from its JSON (what `get_schema` returns); the error names what is malformed.
+    pub fn from_json(value: &Value) -> Result<Schema, String> {
         let text = |key: &str| {
             value
                 .get(key)
