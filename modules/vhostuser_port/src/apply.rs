@@ -188,16 +188,33 @@ fn recreate(
         )),
         Err(e) => problems.push(format!("waiting for ovs-vswitchd to apply the removal failed: {e}")),
     }
-    match transact_results(client, carried.restoration_ops(&interface, port_name)) {
+    // A mirror must not keep the port out: a weak reference that fails the commit (another
+    // writer filled a mirror's output_port meanwhile) is left out and reported.
+    let mut skip = Vec::new();
+    let restored = loop {
+        let ops = carried.restoration_ops(&interface, port_name, &skip);
+        match transact_results(client, ops) {
+            Err(Error::Operation(failure)) => {
+                let Some(index) = carried.weak_referrer_at(failure.index, &skip) else {
+                    break Err(Error::Operation(failure));
+                };
+                problems.push(format!(
+                    "{} could not be pointed at the port added back ({failure}): point it at port \
+                     {port_name} by hand",
+                    carried.referrers[index].label()
+                ));
+                skip.push(index);
+            }
+            other => break other,
+        }
+    };
+    match restored {
         Err(e) => problems.push(format!(
             "adding the port back failed ({e}), so it is NOT in the database; {restore}"
         )),
         Ok((results, added)) => {
-            for (i, referrer) in carried.referrers.iter().enumerate() {
-                let count = results
-                    .get(carried.restoration_index(i))
-                    .and_then(|r| r.count);
-                if count == Some(0) {
+            for (index, referrer) in carried.restored(&skip) {
+                if results.get(index).and_then(|r| r.count) == Some(0) {
                     problems.push(format!(
                         "{} was deleted by another writer meanwhile, so it does not refer to the port \
                          added back",

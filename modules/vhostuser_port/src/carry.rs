@@ -220,8 +220,14 @@ impl Carried {
 
     /// The second transaction: no interface or port of that name appeared meanwhile, every
     /// row holding the port with a strong reference (its bridge) is still there, the rows are
-    /// inserted and every reference is pointed at them.
-    pub(crate) fn restoration_ops(&self, interface: &Row, port_name: &str) -> Vec<Operation> {
+    /// inserted and every reference but those in `skip` (indices in `referrers`) is pointed
+    /// at them.
+    pub(crate) fn restoration_ops(
+        &self,
+        interface: &Row,
+        port_name: &str,
+        skip: &[usize],
+    ) -> Vec<Operation> {
         let iface_name = interface.string("name").unwrap_or_default();
         let mut ops = vec![
             Operation::wait_unchanged(
@@ -253,14 +259,35 @@ impl Carried {
                 .with("name", port_name)
                 .with("interfaces", Datum::named_uuid(NEW_INTERFACE)),
         ));
-        ops.extend(self.referrers.iter().map(Referrer::restoration));
+        ops.extend(self.restored(skip).map(|(_, r)| r.restoration()));
         ops
     }
 
-    /// The restoration operation of each referrer, in `referrers` order, is at this index of
-    /// the results of [`Carried::restoration_ops`].
-    pub(crate) fn restoration_index(&self, referrer: usize) -> usize {
-        2 + self.referrers.iter().filter(|r| !r.weak).count() + 2 + referrer
+    /// Each referrer [`Carried::restoration_ops`] restores, with the index of its operation.
+    pub(crate) fn restored<'a>(
+        &'a self,
+        skip: &'a [usize],
+    ) -> impl Iterator<Item = (usize, &'a Referrer)> {
+        let first = 2 + self.referrers.iter().filter(|r| !r.weak).count() + 2;
+        self.referrers
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| !skip.contains(i))
+            .enumerate()
+            .map(move |(position, (_, r))| (first + position, r))
+    }
+
+    /// The index in `referrers` of the weak reference whose restoration is operation `op`,
+    /// if it is one: the port does without a mirror's reference, never the other way round.
+    pub(crate) fn weak_referrer_at(&self, op: usize, skip: &[usize]) -> Option<usize> {
+        let first = 2 + self.referrers.iter().filter(|r| !r.weak).count() + 2;
+        self.referrers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !skip.contains(i))
+            .nth(op.checked_sub(first)?)
+            .filter(|(_, r)| r.weak)
+            .map(|(i, _)| i)
     }
 }
 

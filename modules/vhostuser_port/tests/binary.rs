@@ -600,3 +600,83 @@ fn a_reference_that_cannot_be_carried_is_refused_with_the_reason() {
     );
     assert_eq!(select_one(&server, "Interface", "vhu1"), before);
 }
+
+/// Another writer gives the mirror another output port while the port is out of the
+/// database: the port still comes back, and the task says which references it could not
+/// restore.
+#[test]
+fn a_mirror_filled_meanwhile_never_keeps_the_port_out() {
+    let server = OvsdbServer::start();
+    server.add_bridge("br-int");
+    run(&args(&server, &json!({"server_path": "/run/a/vhu1"})));
+    run(&args(
+        &server,
+        &json!({"name": "vhu2", "server_path": "/run/a/vhu2"}),
+    ));
+    let old = select_one(&server, "Port", "vhu1").uuid().unwrap().clone();
+    let other = select_one(&server, "Port", "vhu2").uuid().unwrap().clone();
+    let mirror = Row::new()
+        .with("name", "m0")
+        .with("select_src_port", &old)
+        .with("output_port", &old);
+    let ops = [
+        Operation::insert_named("Mirror", "m", &mirror),
+        Operation::mutate(
+            "Bridge",
+            &[Condition::eq("name", "br-int")],
+            &[Mutation::insert("mirrors", Datum::named_uuid("m"))],
+        ),
+        Operation::update(
+            "Port",
+            &[Condition::eq("name", "vhu1")],
+            &Row::new().with("tag", 10i64),
+        ),
+    ];
+    server.client().transact(DB, &ops).unwrap();
+
+    // The other writer: once the port is gone, the mirror outputs to vhu2.
+    let address = server.address();
+    let writer = std::thread::spawn(move || {
+        let mut client =
+            vhostuser::ovsdb::Client::connect(&address, Duration::from_secs(5)).unwrap();
+        let gone = Operation::select("Port", &[Condition::eq("name", "vhu1")], &["_uuid"]);
+        let started = Instant::now();
+        while !client.transact(DB, std::slice::from_ref(&gone)).unwrap()[0]
+            .rows
+            .is_empty()
+        {
+            assert!(started.elapsed() < Duration::from_secs(10), "never removed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let theirs = Row::new().with("output_port", &other);
+        let filled = Operation::update("Mirror", &[Condition::eq("name", "m0")], &theirs);
+        client.transact(DB, &[filled]).unwrap();
+    });
+    let (out, code) = run(&args(
+        &server,
+        &json!({"server_path": "/run/b/vhu1", "timeout": 2}),
+    ));
+    writer.join().unwrap();
+    assert_eq!((code, &out["changed"]), (1, &json!(true)), "{out}");
+    let msg = out["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("Mirror m0 output_port could not be pointed at the port added back")
+            && msg.contains("point it at port vhu1 by hand"),
+        "{msg}"
+    );
+    assert!(!msg.contains("select_src_port"), "{msg}");
+    let port = select_one(&server, "Port", "vhu1");
+    assert_eq!(port.integer("tag").unwrap(), 10, "the port is back");
+    let mirror = select_one(&server, "Mirror", "m0");
+    let other = select_one(&server, "Port", "vhu2").uuid().unwrap().clone();
+    assert_eq!(
+        mirror.uuid_set("output_port").unwrap(),
+        [other],
+        "theirs stays"
+    );
+    assert_eq!(
+        mirror.uuid_set("select_src_port").unwrap(),
+        [port.uuid().unwrap().clone()],
+        "the reference that could be restored is"
+    );
+}
