@@ -216,10 +216,16 @@ impl Virsh {
     }
 }
 
-/// virsh's error lines about `name` (it quotes the name in them), or all of them.
+/// virsh's error lines about `name` (it quotes the name in them), or all of them; each once,
+/// since every command of a script repeats "failed to get domain".
 fn lines_about(stderr: &str, name: &str) -> String {
     let quoted = format!("'{name}'");
-    let about: Vec<&str> = stderr.lines().filter(|l| l.contains(&quoted)).collect();
+    let mut about: Vec<&str> = Vec::new();
+    for line in stderr.lines().filter(|l| l.contains(&quoted)) {
+        if !about.contains(&line) {
+            about.push(line);
+        }
+    }
     if about.is_empty() {
         stderr.trim().to_owned()
     } else {
@@ -271,7 +277,8 @@ mod tests {
 
     #[test]
     fn errors_about_the_domain_are_kept() {
-        let stderr = "error: failed to get domain 'vm1'\nerror: other\n";
+        let stderr =
+            "error: failed to get domain 'vm1'\nerror: other\nerror: failed to get domain 'vm1'\n";
         assert_eq!(
             lines_about(stderr, "vm1"),
             "error: failed to get domain 'vm1'"
