@@ -73,8 +73,11 @@ ovs_start() {
     # systemd gives a unit's RuntimeDirectory its Group= and RuntimeDirectoryMode=.
     [ -n "$OVS_USER" ] || [ -z "$group" ] || chgrp "$group" "$RUN_DIR"
     chmod "${rtmode:-0755}" "$RUN_DIR"
-    chown ":${user_id#*:}" /dev/hugepages
-    chmod 0775 /dev/hugepages
+    # ovs-vswitchd.service: chown :${OVS_USER_ID##*:} /dev/hugepages, a no-op when it is unset.
+    if [ -n "$OVS_USER" ]; then
+        chown ":${OVS_USER#*:}" /dev/hugepages
+        chmod 0775 /dev/hugepages
+    fi
     rm -f "$PID_DIR"/ovsdb-server.stderr "$PID_DIR"/ovs-vswitchd.stderr
     start_ovsdb
     configure_db
