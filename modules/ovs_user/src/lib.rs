@@ -124,10 +124,10 @@ fn fix_ownership(
             // Entries before the failing one may have been re-owned already, and the file
             // rewritten: say so, and report the change.
             let mut partial = result.clone();
-            let done = match (&partial.msg, ctx.check_mode) {
-                (Some(done), false) => format!(" ({done})"),
-                _ => String::new(),
-            };
+            let done = partial
+                .msg
+                .take()
+                .map_or_else(String::new, |done| format!("; {done}"));
             partial.changed = partial.changed || !ctx.check_mode;
             Failure::with_result(
                 format!(
@@ -241,8 +241,9 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
             }
         )
     };
-    if edited.changed {
-        result.msg = Some(format!("{} in {display}", set_msg(ctx)));
+    if edited.changed && !ctx.check_mode {
+        // What a failure of the re-owning below must report as done.
+        result.msg = Some(format!("{KEY}={value} was already set in {display}"));
     }
     let ownership = fix_ownership(&dirs, &user, &group, ctx, &mut result)?;
     if ownership.count > 0 {
