@@ -42,11 +42,14 @@ impl Temp {
             };
             // Another writer's clean-up may have taken this file for a leftover in the instant
             // before the lock: then it is gone, and a new one is made.
+            let ours = file.metadata()?;
             let long = Duration::from_secs(5);
             if lock_exclusive(&file, Instant::now() + long, long).is_err() {
+                if crate::lock::names(&path, &ours) {
+                    let _ = std::fs::remove_file(&path);
+                }
                 continue;
             }
-            let ours = file.metadata()?;
             if crate::lock::names(&path, &ours) {
                 return Ok(Temp {
                     path,
