@@ -222,3 +222,117 @@ pub fn unparsable(path: &Path, e: impl Display) -> Failure {
         path.display()
     ))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("edit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[allow(clippy::unnecessary_wraps)] // the shape edit_file asks for
+    fn upper(before: Option<&[u8]>) -> Result<Edit<()>, Failure> {
+        Ok(Edit {
+            content: Some(before.unwrap_or(b"new").to_ascii_uppercase()),
+            outcome: (),
+        })
+    }
+
+    fn spec(path: &Path, missing: Missing) -> FileEdit<'_> {
+        FileEdit {
+            path,
+            what: "the test file",
+            new_mode: 0o600,
+            backup: true,
+            missing,
+        }
+    }
+
+    #[test]
+    fn check_mode_reports_the_diff_and_writes_nothing() {
+        let dir = scratch("check");
+        let path = dir.join("f");
+        std::fs::write(&path, "abc").unwrap();
+        let ctx = Ctx {
+            check_mode: true,
+            ..Ctx::default()
+        };
+        let mut result = ModuleResult::new(false);
+        let edited = ctx
+            .edit_file(&spec(&path, Missing::Allow), &mut result, upper)
+            .unwrap();
+        assert!(edited.changed && edited.backup.is_none());
+        assert_eq!(result.diff[0].after, "ABC");
+        assert_eq!(std::fs::read(&path).unwrap(), b"abc");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_change_is_backed_up_written_and_diffed() {
+        let dir = scratch("write");
+        let path = dir.join("f");
+        std::fs::write(&path, "abc").unwrap();
+        let mut result = ModuleResult::new(false);
+        let edited = Ctx::default()
+            .edit_file(&spec(&path, Missing::Allow), &mut result, upper)
+            .unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"ABC");
+        assert_eq!(std::fs::read(edited.backup.unwrap()).unwrap(), b"abc");
+        assert!(result.fields.contains_key("backup_file"));
+        let again = Ctx::default()
+            .edit_file(&spec(&path, Missing::Allow), &mut result, upper)
+            .unwrap();
+        assert!(!again.changed);
+    }
+
+    #[test]
+    fn missing_files_and_non_regular_ones_are_refused_in_the_module_s_words() {
+        let dir = scratch("refused");
+        let missing = dir.join("missing");
+        let mut result = ModuleResult::new(false);
+        let refuse = Missing::Refuse("missing is missing".into());
+        let err = Ctx::default()
+            .edit_file(&spec(&missing, refuse), &mut result, upper)
+            .unwrap_err();
+        assert_eq!(err.msg, "missing is missing");
+        let err = Ctx::default()
+            .edit_file(&spec(&dir, Missing::Allow), &mut result, upper)
+            .unwrap_err();
+        assert!(
+            err.msg.ends_with(
+                " is a directory (only a regular file is edited); give the path of the test file itself"
+            ),
+            "{}",
+            err.msg
+        );
+        let err = Ctx::default()
+            .edit_file(
+                &spec(Path::new("/dev/null"), Missing::Allow),
+                &mut result,
+                upper,
+            )
+            .unwrap_err();
+        assert!(
+            err.msg.starts_with(
+                "/dev/null is a character device, not a regular file (a link is followed, as \
+                 Ansible does); only a regular file is edited, so nothing was written"
+            ),
+            "{}",
+            err.msg
+        );
+        let err = Ctx::default()
+            .edit_file(&spec(&dir.join("no/f"), Missing::Allow), &mut result, upper)
+            .unwrap_err();
+        assert!(
+            err.msg.contains("cannot be created: its directory"),
+            "{}",
+            err.msg
+        );
+        assert!(result.diff.is_empty());
+    }
+}
