@@ -322,3 +322,64 @@ fn a_backup_holds_the_file_as_it_was_and_nothing_else_is_left() {
     );
     assert_eq!(names_in(&dir).len(), 2, "{:?}", names_in(&dir));
 }
+
+fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
+    let path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    let name = std::ffi::CString::new(name).unwrap();
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: NUL-terminated strings, buffer valid for its length.
+    let len = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    (len >= 0).then(|| buf[..len as usize].to_vec())
+}
+
+fn set_xattr(path: &Path, name: &str, value: &[u8]) {
+    let path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    let name = std::ffi::CString::new(name).unwrap();
+    // SAFETY: NUL-terminated strings, value valid for its length.
+    let rc = unsafe {
+        libc::setxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+}
+
+#[test]
+fn a_rewrite_keeps_the_acl_and_user_attributes() {
+    let dir = scratch("xattrs");
+    let conf = dir.join("qemu.conf");
+    std::fs::write(&conf, "#group = \"qemu\"\n").unwrap();
+    // user::rw-, user:nobody:r--, group::r--, mask::r--, other::---
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (0x01u16, 6u16, u32::MAX),
+        (0x02, 4, 65534),
+        (0x04, 4, u32::MAX),
+        (0x10, 4, u32::MAX),
+        (0x20, 0, u32::MAX),
+    ] {
+        acl.extend(tag.to_le_bytes());
+        acl.extend(perm.to_le_bytes());
+        acl.extend(id.to_le_bytes());
+    }
+    set_xattr(&conf, "system.posix_acl_access", &acl);
+    set_xattr(&conf, "user.managed-by", b"puppet");
+    let (out, code) = run(&dir, &json!({"path": conf, "group": "root"}));
+    assert_eq!((code, &out["changed"]), (0, &json!(true)), "{out}");
+    assert_eq!(xattr(&conf, "system.posix_acl_access"), Some(acl));
+    assert_eq!(
+        xattr(&conf, "user.managed-by").as_deref(),
+        Some(&b"puppet"[..])
+    );
+}
