@@ -97,4 +97,13 @@ mod tests {
         assert_eq!(ctx.verbosity, 3);
         assert_eq!(ctx.tmpdir, Some(PathBuf::from("/tmp/t/")));
     }
+
+    #[test]
+    fn hidden_values_are_kept_for_the_output_and_empty_ones_ignored() {
+        let mut ctx = Ctx::default();
+        ctx.hide("S3cret-1");
+        ctx.hide("");
+        assert_eq!(ctx.hidden, BTreeSet::from(["S3cret-1".to_owned()]));
+        assert!(crate::result::hidden_globally().contains("S3cret-1"));
+    }
 }
