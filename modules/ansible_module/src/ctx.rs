@@ -1,12 +1,12 @@
 //! What Ansible tells a module about the run (the `_ansible_*` keys), and the operations that
 //! must behave the same in every module: check mode, diff mode, file writes and backups.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
 use crate::convert::to_bool;
-use crate::files;
 
 /// The run's settings, taken from the `_ansible_*` keys of the args file.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +22,8 @@ pub struct Ctx {
     pub tmpdir: Option<PathBuf>,
     /// Warnings raised while validating, shown with the module's own.
     pub warnings: Vec<String>,
+    /// Values the module found to be secret while running (see [`Ctx::hide`]).
+    pub hidden: BTreeSet<String>,
 }
 
 impl Ctx {
@@ -61,26 +63,15 @@ impl Ctx {
         ctx
     }
 
-    /// Replaces a file atomically, unless in check mode. Returns whether it wrote.
-    pub fn replace_file(
-        &self,
-        path: &Path,
-        content: &[u8],
-        new_mode: u32,
-    ) -> std::io::Result<bool> {
-        if self.check_mode {
-            return Ok(false);
-        }
-        files::write_atomic(path, content, new_mode)?;
-        Ok(true)
-    }
-
-    /// Backs a file up with Ansible's naming, unless in check mode.
-    pub fn backup_file(&self, path: &Path) -> std::io::Result<Option<PathBuf>> {
-        if self.check_mode {
-            Ok(None)
-        } else {
-            files::backup(path).map(Some)
+    /// Treats `value` as a secret from now on: it is masked in everything the module returns
+    /// (results, diffs, messages), as the values of `no_log` options are. For values only the
+    /// module can tell are secret, such as a password read from a file.
+    pub fn hide(&mut self, value: impl Into<String>) {
+        let value = value.into();
+        // An empty secret would match everywhere; AnsibleModule skips empty values too.
+        if !value.is_empty() {
+            crate::result::hide_globally(&value);
+            self.hidden.insert(value);
         }
     }
 }
@@ -105,5 +96,14 @@ mod tests {
         assert_eq!(ctx.module_name, "nfv.vhostuser.qemu_conf");
         assert_eq!(ctx.verbosity, 3);
         assert_eq!(ctx.tmpdir, Some(PathBuf::from("/tmp/t/")));
+    }
+
+    #[test]
+    fn hidden_values_are_kept_for_the_output_and_empty_ones_ignored() {
+        let mut ctx = Ctx::default();
+        ctx.hide("S3cret-1");
+        ctx.hide("");
+        assert_eq!(ctx.hidden, BTreeSet::from(["S3cret-1".to_owned()]));
+        assert!(crate::result::hidden_globally().contains("S3cret-1"));
     }
 }

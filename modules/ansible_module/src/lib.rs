@@ -8,6 +8,7 @@
 
 mod convert;
 mod ctx;
+mod edit;
 pub mod file_mode;
 pub mod files;
 mod result;
@@ -16,7 +17,6 @@ pub mod sidecar;
 pub mod spec;
 mod validate;
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 
 pub use convert::expand_path;
 pub use ctx::Ctx;
+pub use edit::{Edit, Edited, FileEdit, Missing, unparsable};
 pub use result::{Context, Deprecation, Diff, Failure, ModuleResult};
 pub use spec::{ArgSpec, Kind, Lit, Opt, RequiredIf};
 pub use validate::{Invalid, Validated, validate};
@@ -81,8 +82,6 @@ mod positive_seconds_tests {
 }
 
 static MODULE_NAME: OnceLock<String> = OnceLock::new();
-/// Secrets the panic hook must scrub too.
-static SECRETS: OnceLock<BTreeSet<String>> = OnceLock::new();
 
 /// Runs a module: `main` gets the validated parameters and the run's settings, and returns
 /// the result or a failure. Exit code 1 on failure, as Ansible's own modules do.
@@ -115,10 +114,9 @@ pub fn run<P: DeserializeOwned>(
             let mut warnings = std::mem::take(&mut ctx.warnings);
             warnings.append(&mut result.warnings);
             result.warnings = warnings;
-            (
-                result.to_json(failed, ctx.diff, &validated.no_log_values),
-                failed,
-            )
+            let mut secrets = validated.no_log_values.clone();
+            secrets.extend(std::mem::take(&mut ctx.hidden));
+            (result.to_json(failed, ctx.diff, &secrets), failed)
         }
         Err(failure) => (failure, true),
     };
@@ -184,7 +182,9 @@ fn prepare<P: DeserializeOwned>(spec: &ArgSpec) -> Result<(P, Ctx, Validated), V
         result::scrub(&mut failure, &secrets);
         failure
     })?;
-    let _ = SECRETS.set(validated.no_log_values.clone());
+    for secret in &validated.no_log_values {
+        result::hide_globally(secret);
+    }
     ctx.warnings.clone_from(&validated.warnings);
     let params = P::deserialize(Value::Object(validated.params.clone())).map_err(|e| {
         fail(format!(
@@ -231,8 +231,9 @@ fn install_panic_hook() {
             "changed": false,
             "msg": format!("internal error in {name}: {payload}{place}. This is a bug; please report it with the task that triggered it."),
         });
-        if let Some(secrets) = SECRETS.get() {
-            result::scrub(&mut answer, secrets);
+        let secrets = result::hidden_globally();
+        if !secrets.is_empty() {
+            result::scrub(&mut answer, &secrets);
         }
         emit(&answer);
         std::process::exit(1);

@@ -147,6 +147,20 @@ impl<T, E: Display> Context<T> for Result<T, E> {
     }
 }
 
+/// Every secret known so far (`no_log` option values and the values modules hid), for the
+/// panic hook, which has no `Ctx`.
+static HIDDEN: std::sync::Mutex<BTreeSet<String>> = std::sync::Mutex::new(BTreeSet::new());
+
+pub(crate) fn hide_globally(value: &str) {
+    if let Ok(mut hidden) = HIDDEN.lock() {
+        hidden.insert(value.to_owned());
+    }
+}
+
+pub(crate) fn hidden_globally() -> BTreeSet<String> {
+    HIDDEN.lock().map(|h| h.clone()).unwrap_or_default()
+}
+
 const MASK_WHOLE: &str = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER";
 const MASK_PART: &str = "********";
 

@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use ansible_module::{ArgSpec, Context, Ctx, Diff, Failure, Kind, Lit, ModuleResult, Opt};
+use ansible_module::{
+    ArgSpec, Ctx, Diff, Edit, Failure, FileEdit, Kind, Lit, Missing, ModuleResult, Opt, unparsable,
+};
 use serde::Deserialize;
 use serde_json::json;
 use vhostuser::identity::{self, Account, GroupInfo};
@@ -78,48 +80,60 @@ fn running_daemons_warnings(user: &Account, group: &GroupInfo, value: &str) -> V
         .collect()
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, Failure> {
-    if path.is_dir() {
-        return Err(Failure::new(format!(
-            "{} is a directory; give the path of the sysconfig file itself",
-            path.display()
-        )));
+/// Every directory to re-own, checked before anything is changed: a bad one found after the
+/// file was rewritten would leave the task half applied.
+fn ownership_paths(params: &Params) -> Result<Vec<PathBuf>, Failure> {
+    if !params.fix_ownership {
+        return Ok(Vec::new());
     }
-    std::fs::read(path).map_err(|e| {
-        Failure::new(format!(
-            "could not read {}: {e}; it is installed by the openvswitch package (RHEL and derivatives)",
-            path.display()
-        ))
-    })
+    let relative: Vec<&str> = params
+        .paths
+        .iter()
+        .filter(|dir| !Path::new(dir).is_absolute())
+        .map(String::as_str)
+        .collect();
+    match relative.as_slice() {
+        [] => Ok(params.paths.iter().map(PathBuf::from).collect()),
+        [dir] => Err(Failure::new(format!(
+            "paths: '{dir}' is relative; give absolute directories (nothing was changed)"
+        ))),
+        dirs => Err(Failure::new(format!(
+            "paths: '{}' are relative; give absolute directories (nothing was changed)",
+            dirs.join("', '")
+        ))),
+    }
 }
 
 fn fix_ownership(
-    params: &Params,
+    dirs: &[PathBuf],
     user: &Account,
     group: &GroupInfo,
     ctx: &Ctx,
     result: &mut ModuleResult,
 ) -> Result<TreeChange, Failure> {
     let mut total = TreeChange::default();
-    for dir in &params.paths {
-        let path = PathBuf::from(dir);
-        if !path.is_absolute() {
-            return Err(Failure::new(format!(
-                "paths: '{dir}' is relative; give absolute directories"
-            )));
-        }
-        if std::fs::symlink_metadata(&path).is_err() {
+    for path in dirs {
+        let dir = path.display();
+        if std::fs::symlink_metadata(path).is_err() {
             result.warn(format!(
                 "{dir} does not exist; its ownership was not checked"
             ));
             continue;
         }
-        let change = chown_tree(&path, user.uid, group.gid, !ctx.check_mode).map_err(|e| {
-            // Entries before the failing one may have been re-owned already.
+        let change = chown_tree(path, user.uid, group.gid, !ctx.check_mode).map_err(|e| {
+            // Entries before the failing one may have been re-owned already, and the file
+            // rewritten: say so, and report the change.
             let mut partial = result.clone();
+            let done = partial
+                .msg
+                .take()
+                .map_or_else(String::new, |done| format!("; {done}"));
             partial.changed = partial.changed || !ctx.check_mode;
             Failure::with_result(
-                format!("could not change the ownership under {dir}: {e}; entries before it may already be re-owned"),
+                format!(
+                    "could not change the ownership under {dir}: {e}; entries before it may already be \
+                     re-owned{done}"
+                ),
                 partial,
             )
         })?;
@@ -145,23 +159,49 @@ fn fix_ownership(
     Ok(total)
 }
 
+/// What the edit of the file found, beyond its new content.
+struct Found {
+    before_value: Option<String>,
+    rewritten_for_systemd: Option<String>,
+    commented_duplicates: Vec<usize>,
+    unparsed_lines: Vec<usize>,
+}
+
 /// The module: set `OVS_USER_ID`, and optionally re-own the directories.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     let (user, group) = accounts(params)?;
+    let dirs = ownership_paths(params)?;
     let value = format!("{}:{}", user.name, group.name);
     let path = Path::new(&params.path);
     let display = path.display().to_string();
-    let original = read(path)?;
-    let parsed = sysconfig::parse(&original).map_err(|e| {
-        Failure::new(format!(
-            "could not parse {display}: {e}; fix it by hand, it was left unchanged"
-        ))
+    let file = FileEdit {
+        path,
+        what: "the sysconfig file",
+        new_mode: 0o644,
+        backup: params.backup,
+        missing: Missing::Refuse(format!(
+            "could not read {display}: it does not exist; it is installed by the openvswitch package \
+             (RHEL and derivatives)"
+        )),
+    };
+    let mut result = ModuleResult::new(false);
+    let edited = ctx.edit_file(&file, &mut result, |before| {
+        let original = before.unwrap_or_default();
+        let parsed = sysconfig::parse(original).map_err(|e| unparsable(path, e))?;
+        let edited = sysconfig::set(original, KEY, &value)
+            .map_err(|e| Failure::new(format!("{display}: {e}")))?;
+        Ok(Edit {
+            content: edited.changed.then_some(edited.content),
+            outcome: Found {
+                before_value: parsed.get(KEY).map(|a| a.value.clone()),
+                rewritten_for_systemd: edited.rewritten_for_systemd,
+                commented_duplicates: edited.commented_duplicates,
+                unparsed_lines: parsed.unparsed_lines().to_vec(),
+            },
+        })
     })?;
-    let before_value = parsed.get(KEY).map(|a| a.value.clone());
-    let edited = sysconfig::set(&original, KEY, &value)
-        .map_err(|e| Failure::new(format!("{display}: {e}")))?;
-
-    let mut result = ModuleResult::new(edited.changed);
+    let found = edited.outcome;
+    result.changed = edited.changed;
     if !identity::is_member(&user, &group) {
         result.warn(format!(
             "user {u} is not a member of group {g}: ovs-vswitchd and ovsdb-server refuse to start with \
@@ -171,18 +211,18 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
             g = group.name
         ));
     }
-    if let Some(reason) = &edited.rewritten_for_systemd {
+    if let Some(reason) = &found.rewritten_for_systemd {
         result.warn(format!(
             "{display}: rewrote {KEY} although sh read the right value: {reason}, and the Open vSwitch \
              units read this file through systemd"
         ));
     }
-    for line in &edited.commented_duplicates {
+    for line in &found.commented_duplicates {
         result.warn(format!(
             "{display}: commented out {KEY} on line {line}: only the last assignment counts, so it only misled readers"
         ));
     }
-    for line in parsed.unparsed_lines() {
+    for line in &found.unparsed_lines {
         result.warn(format!(
             "{display}: line {line} is not a plain shell assignment, and sh and systemd read such lines \
              differently; check it by hand"
@@ -191,28 +231,21 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     for warning in running_daemons_warnings(&user, &group, &value) {
         result.warn(warning);
     }
-    if edited.changed {
-        if params.backup {
-            if let Some(backup) = ctx
-                .backup_file(path)
-                .context(format!("could not back up {display}"))?
-            {
-                result.set("backup_file", backup.to_string_lossy());
+    let set_msg = |ctx: &Ctx| {
+        format!(
+            "{KEY}={value}{}; restart openvswitch for it to take effect",
+            if ctx.check_mode {
+                " would be set"
+            } else {
+                " set"
             }
-        }
-        ctx.replace_file(path, &edited.content, 0o644)
-            .context(format!("could not write {display} (it was left unchanged)"))?;
-        result.diff.push(Diff::file(
-            &display,
-            String::from_utf8_lossy(&original),
-            String::from_utf8_lossy(&edited.content),
-        ));
-    }
-    let ownership = if params.fix_ownership {
-        fix_ownership(params, &user, &group, ctx, &mut result)?
-    } else {
-        TreeChange::default()
+        )
     };
+    if edited.changed && !ctx.check_mode {
+        // What a failure of the re-owning below must report as done.
+        result.msg = Some(format!("{KEY}={value} was already set in {display}"));
+    }
+    let ownership = fix_ownership(&dirs, &user, &group, ctx, &mut result)?;
     if ownership.count > 0 {
         result.changed = true;
         result.diff.push(Diff {
@@ -226,19 +259,10 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
         .set("path", &display)
         .set(
             "ovs_user_id",
-            json!({"before": before_value, "after": value}),
+            json!({"before": found.before_value, "after": value}),
         )
         .set("ownership_changed", ownership.count)
         .set("ownership_sample", &ownership.sample);
-    if result.changed {
-        result.msg = Some(format!(
-            "{KEY}={value}{}; restart openvswitch for it to take effect",
-            if ctx.check_mode {
-                " would be set"
-            } else {
-                " set"
-            }
-        ));
-    }
+    result.msg = result.changed.then(|| set_msg(ctx));
     Ok(result)
 }

@@ -5,14 +5,16 @@
 //! one libvirt uses, so a setting is rewritten where libvirt will see it and later duplicates
 //! are commented out. Every other byte of the file stays as it was.
 
-use std::io::ErrorKind;
 use std::path::Path;
 
-use ansible_module::{ArgSpec, Context, Ctx, Diff, Failure, Kind, Lit, ModuleResult, Opt};
+use ansible_module::{
+    ArgSpec, Ctx, Edit, Failure, FileEdit, Kind, Lit, Missing, ModuleResult, Opt, unparsable,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use vhostuser::qemu_conf::{self, Applied, Desired, Document};
 
+mod secrets;
 mod wanted;
 
 const OPTIONS: &[Opt] = &[
@@ -51,37 +53,17 @@ pub enum State {
     Absent,
 }
 
-/// Reads the file; `None` when it does not exist and may be created.
-fn read(path: &Path, params: &Params) -> Result<Option<Vec<u8>>, Failure> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        // Nothing to comment out in a file that does not exist.
-        Err(e) if e.kind() == ErrorKind::NotFound && params.state == State::Absent => Ok(None),
-        Err(e) if e.kind() == ErrorKind::NotFound && params.create => {
-            let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-            match parent {
-                Some(dir) if !dir.is_dir() => Err(Failure::new(format!(
-                    "{} does not exist and cannot be created: its directory {} does not exist",
-                    path.display(),
-                    dir.display()
-                ))),
-                _ => Ok(None),
-            }
-        }
-        Err(e) if e.kind() == ErrorKind::NotFound => Err(Failure::new(format!(
-            "{} does not exist; set create: true to create it, or give the right path (TripleO \
-             keeps nova_libvirt's copy under /var/lib/config-data/puppet-generated/nova_libvirt/etc/libvirt/)",
-            path.display()
-        ))),
-        Err(e) if path.is_dir() => Err(Failure::new(format!(
-            "{} is a directory ({e}); give the path of the qemu.conf file itself",
-            path.display()
-        ))),
-        Err(e) => Err(Failure::new(format!(
-            "could not read {}: {e}",
-            path.display()
-        ))),
+/// What to do when the file does not exist: nothing to comment out for `absent`, a new file
+/// with `create`, and otherwise the reason to stop.
+fn missing(path: &Path, params: &Params) -> Missing {
+    if params.state == State::Absent || params.create {
+        return Missing::Allow;
     }
+    Missing::Refuse(format!(
+        "{} does not exist; set create: true to create it, or give the right path (TripleO \
+         keeps nova_libvirt's copy under /var/lib/config-data/puppet-generated/nova_libvirt/etc/libvirt/)",
+        path.display()
+    ))
 }
 
 /// A user or group that does not resolve here is only a warning: TripleO's copy of qemu.conf
@@ -115,22 +97,41 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
         return Err(Failure::new("path is empty; give the path of qemu.conf"));
     }
     let path = Path::new(&params.path);
-    let original = read(path, params)?;
-    let before = original.clone().unwrap_or_default();
     let display = path.display().to_string();
-    let parsed: Document = qemu_conf::parse(&before).map_err(|e| {
-        Failure::new(format!(
-            "could not parse {display}: {e}; fix it by hand, it was left unchanged"
-        ))
-    })?;
-    let wanted = wanted::wanted(params, &parsed)?;
+    for secret in secrets::wanted(params, ctx.no_log) {
+        ctx.hide(secret);
+    }
+    let file = FileEdit {
+        path,
+        what: "the qemu.conf file",
+        new_mode: NEW_FILE_MODE,
+        backup: params.backup,
+        missing: missing(path, params),
+    };
+    let mut result = ModuleResult::new(false);
+    let mut found = Vec::new();
+    let edited = ctx.edit_file(&file, &mut result, |before| {
+        let bytes = before.unwrap_or_default();
+        found.extend(secrets::in_file(bytes, params, ctx.no_log));
+        let parsed: Document = qemu_conf::parse(bytes).map_err(|e| unparsable(path, e))?;
+        let wanted = wanted::wanted(params, &parsed)?;
+        let applied: Applied = qemu_conf::apply(bytes, &wanted)
+            .map_err(|e| Failure::new(format!("{display}: {e}")))?;
+        // A missing file with only keys to remove needs no file.
+        let write = applied.changed && (before.is_some() || params.state == State::Present);
+        Ok(Edit {
+            content: write.then(|| applied.content.clone()),
+            outcome: (parsed, wanted, applied),
+        })
+    });
+    for secret in found {
+        ctx.hide(secret);
+    }
+    let edited = edited?;
+    let (parsed, wanted, applied) = edited.outcome;
     let duplicates = parsed.duplicates();
-    let applied: Applied =
-        qemu_conf::apply(&before, &wanted).map_err(|e| Failure::new(format!("{display}: {e}")))?;
-    // A missing file with only keys to remove needs no file.
-    let changed = applied.changed && (original.is_some() || params.state == State::Present);
+    result.changed = edited.changed;
 
-    let mut result = ModuleResult::new(changed);
     let managed = |key: &str| wanted.iter().any(|(k, _)| k == key);
     for dup in duplicates.iter().filter(|d| !managed(&d.key)) {
         result.warn(format!(
@@ -163,17 +164,7 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
             }
         }
     }
-    if changed {
-        if let (true, Some(_)) = (params.backup, &original) {
-            if let Some(backup) = ctx
-                .backup_file(path)
-                .context(format!("could not back up {display}"))?
-            {
-                result.set("backup_file", backup.to_string_lossy());
-            }
-        }
-        ctx.replace_file(path, &applied.content, NEW_FILE_MODE)
-            .context(format!("could not write {display} (it was left unchanged)"))?;
+    if edited.changed {
         let keys = changed_keys(&wanted, &parsed, &applied);
         result.msg = Some(format!(
             "{display}: {} {}; restart libvirtd (or virtqemud) so that QEMU processes started \
@@ -184,11 +175,6 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
             } else {
                 "changed"
             }
-        ));
-        result.diff.push(Diff::file(
-            &display,
-            String::from_utf8_lossy(&before),
-            String::from_utf8_lossy(&applied.content),
         ));
     }
     let effective: Map<String, Value> = applied

@@ -17,6 +17,7 @@
 
 mod edit;
 mod parser;
+mod secrets;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,6 +27,7 @@ use serde::Serialize;
 
 pub use edit::apply;
 pub use parser::parse;
+pub use secrets::{is_secret_key, secret_values};
 
 /// A setting's value, in the three kinds `virconf.c` knows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -200,7 +200,7 @@ fn qemu_conf_facts(path: &str) -> QemuConfFacts {
         path: path.to_owned(),
         ..QemuConfFacts::default()
     };
-    let bytes = match std::fs::read(path) {
+    let bytes = match safe_file::read_regular(Path::new(path)) {
         Ok(bytes) => bytes,
         Err(e) => {
             facts.error = Some(format!("could not read {path}: {e}"));
@@ -229,7 +229,7 @@ fn sysconfig_facts(path: &str) -> SysconfigFacts {
         path: path.to_owned(),
         ..SysconfigFacts::default()
     };
-    match std::fs::read(path) {
+    match safe_file::read_regular(Path::new(path)) {
         Ok(bytes) => {
             facts.present = true;
             match sysconfig::parse(&bytes) {
@@ -237,7 +237,7 @@ fn sysconfig_facts(path: &str) -> SysconfigFacts {
                 Err(e) => facts.error = Some(format!("{path} does not parse: {e}")),
             }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(safe_file::FileError::NotFound) => {}
         Err(e) => facts.error = Some(format!("could not read {path}: {e}")),
     }
     facts
@@ -357,4 +357,42 @@ fn sockets(facts: &Facts, expected: &Expected, proc_root: &Path) -> BTreeMap<Str
         }
     }
     sockets
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A FIFO (or a device behind a link) where a configuration file should be: reported at
+    /// once as unreadable, where reading it used to block the audit past its timeout forever.
+    #[test]
+    fn config_files_that_are_not_regular_are_reported_not_read() {
+        let dir = std::env::temp_dir().join(format!("collect-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("qemu.conf");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let zero = dir.join("openvswitch");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+
+        let conf = qemu_conf_facts(fifo.to_str().unwrap());
+        assert!(!conf.present);
+        let error = conf.error.unwrap();
+        assert!(
+            error.ends_with("it is a FIFO (named pipe), not a regular file"),
+            "{error}"
+        );
+
+        let sysconfig = sysconfig_facts(zero.to_str().unwrap());
+        assert!(!sysconfig.present);
+        let error = sysconfig.error.unwrap();
+        assert!(
+            error.ends_with("it is a character device, not a regular file"),
+            "{error}"
+        );
+
+        let missing = sysconfig_facts(dir.join("absent").to_str().unwrap());
+        assert!(!missing.present && missing.error.is_none());
+    }
 }
