@@ -6,6 +6,11 @@
 //! virsh. The XML is parsed here ([`parse_domain`]); virsh's `domiflist` does not show the
 //! mode, and `community.libvirt` needs Python bindings and ignores vhostuser interfaces.
 //!
+//! Changed through virsh too: [`Virsh::snapshot`] reads one domain's state, persistent
+//! definition and running XML in one process, [`Definition::with_sources`] edits its vhost-user
+//! `<source>` attributes in place (every other byte as libvirt printed it), and
+//! [`Virsh::define`], [`Virsh::shutdown`], [`Virsh::destroy`] and [`Virsh::start`] apply it.
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use vhostuser::libvirt::Virsh;
@@ -29,8 +34,10 @@
 mod dir;
 mod domain;
 mod error;
+mod manage;
 mod process;
 mod script;
+mod source_edit;
 mod virsh;
 mod xml;
 
@@ -40,7 +47,9 @@ pub use domain::{
     VhostUserInterface,
 };
 pub use error::{DomainError, Error};
+pub use manage::{DomainInfo, ManageError, Snapshot};
 pub use script::quote;
+pub use source_edit::{Definition, EditError, InterfaceXml, SourceChange, redact_passwords};
 pub use virsh::{DomainRead, DomainState, Listed, Virsh};
 pub use xml::{XmlError, parse_domain};
 

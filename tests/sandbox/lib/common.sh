@@ -1,9 +1,13 @@
-# Shared helpers for tests/sandbox/node. Sourced, never run.
+# Shared helpers for tests/sandbox/node, tests/sandbox/host and the tools inside a sandbox host.
+# Sourced, never run.
 # shellcheck shell=bash
 
-say() { printf 'node: %s\n' "$*" >&2; }
+# The name messages start with; each tool sets its own before sourcing.
+SANDBOX_PROG=${SANDBOX_PROG:-node}
+
+say() { printf '%s: %s\n' "$SANDBOX_PROG" "$*" >&2; }
 die() {
-    printf 'node: error: %s\n' "$*" >&2
+    printf '%s: error: %s\n' "$SANDBOX_PROG" "$*" >&2
     exit 1
 }
 
@@ -38,6 +42,8 @@ set_paths() {
     GUEST_DIR=$DIR/guest
     MARKER=$DIR/.nfv-sandbox-node
     ENV_FILE=$DIR/env
+    # Every process the node starts names DIR on its command line.
+    PID_TAG=$DIR/
     DB_SOCK=$RUN_DIR/db.sock
     DB=unix:$DB_SOCK
     export OVS_RUNDIR=$RUN_DIR OVS_LOGDIR=$LOG_DIR OVS_DBDIR=$DB_DIR OVS_SYSCONFDIR=$ETC_DIR
@@ -48,13 +54,15 @@ vsctl() { ovs-vsctl --db="$DB" --timeout=30 "$@"; }
 
 # --- pids -------------------------------------------------------------------------------------
 
-# True while PID runs with this node's directory on its command line. Pids get reused, and
-# this command must never signal a process it did not start.
+# True while PID runs with PID_TAG (the node's directory, or a daemon's own path inside a
+# sandbox host) on its command line. Pids get reused, and no sandbox command may ever signal a
+# process it did not start. Callers checking another kind of process set a local PID_TAG.
 pid_ours() {
     local pid=$1 cmdline
     [[ $pid =~ ^[0-9]+$ ]] || return 1
+    [ -n "${PID_TAG:-}" ] || return 1
     cmdline=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline") || return 1
-    [[ $cmdline == *"$DIR/"* ]]
+    [[ $cmdline == *"$PID_TAG"* ]]
 }
 
 # The pid recorded in FILE, or nothing.
@@ -98,6 +106,13 @@ wait_for() {
     done
 }
 
+# A stable locally administered MAC per name, so a VM keeps its MAC across restarts.
+mac_for() {
+    local h
+    h=$(printf '%s' "$1" | cksum | cut -d' ' -f1)
+    printf '52:54:00:%02x:%02x:%02x' $(((h >> 16) & 255)) $(((h >> 8) & 255)) $((h & 255))
+}
+
 # --- locking and ownership of the directory -----------------------------------------------------
 
 # Serialises commands on one node (two `vm start` at once, a stop during a start). The lock is
@@ -133,6 +148,7 @@ packages_for() {
     start) echo "openvswitch-common openvswitch-switch openvswitch-switch-dpdk librte-mempool-ring$(dpdk_abi) util-linux" ;;
     vm) echo "qemu-system-x86 util-linux" ;;
     guest) echo "cpio gzip apt dpkg" ;;
+    host) echo "$(packages_for start) qemu-system-x86 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu openssh-server openssh-client sudo socat iproute2" ;;
     esac
 }
 

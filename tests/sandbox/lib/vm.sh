@@ -17,13 +17,6 @@ qemu_version() {
     "$QEMU" --version | sed -n 's/^QEMU emulator version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p' | head -n1
 }
 
-# A stable locally administered MAC per name, so a VM keeps its MAC across restarts.
-mac_for() {
-    local h
-    h=$(printf '%s' "$1" | cksum | cut -d' ' -f1)
-    printf '52:54:00:%02x:%02x:%02x' $(((h >> 16) & 255)) $(((h >> 8) & 255)) $((h & 255))
-}
-
 # The guest files, copied into the node: the cache may sit in root's home, which a QEMU
 # running as another user cannot read.
 install_guest() {
@@ -89,7 +82,7 @@ wait_vm_pid() {
 
 vm_failed() {
     local name=$1 why=$2 pid
-    printf 'node: error: vm %s: %s\n' "$name" "$why" >&2
+    printf '%s: error: vm %s: %s\n' "$SANDBOX_PROG" "$name" "$why" >&2
     show_tail "$(vm_dir "$name")/qemu.log" 15
     pid=$(vm_pid "$name")
     [ -z "$pid" ] || terminate "$pid" "qemu $name" 5
