@@ -142,3 +142,38 @@ fn a_socket_hard_linked_from_outside_is_left_alone() {
     assert_eq!((meta.gid(), meta.mode() & 0o060), (1, 0o060));
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+#[test]
+fn chowns_leave_it_unchanged_id_is_refused_and_nothing_is_made() {
+    let work = scratch("minus-one");
+    let dir = work.join("vhost_sockets");
+    for (option, word) in [
+        ("owner", "user name or uid"),
+        ("group", "group name or gid"),
+    ] {
+        let mut args = json!({"path": dir, "owner": "root", "group": "root"});
+        args[option] = json!("4294967295");
+        let out = run(&work, &args);
+        assert_eq!(out["failed"], json!(true), "{out}");
+        assert_eq!(
+            out["msg"],
+            json!(format!(
+                "{option}: 4294967295 is (uid_t)-1, which chown reads as 'leave it unchanged', \
+                 not an id; give a {word}"
+            ))
+        );
+        assert!(!dir.exists());
+    }
+    let out = run(
+        &work,
+        &json!({"path": dir, "owner": "root", "group": "4294967296"}),
+    );
+    assert_eq!(
+        out["msg"],
+        json!(
+            "group: 4294967296 is larger than any id (the largest is 4294967294); give a group \
+             name or gid"
+        )
+    );
+    std::fs::remove_dir_all(&work).unwrap();
+}

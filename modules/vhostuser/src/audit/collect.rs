@@ -279,7 +279,9 @@ fn foreign_in_ovs_paths(facts: &Facts, expected: &Expected) -> Vec<PathFacts> {
 
 /// A group by name or number, as qemu.conf and `OVS_USER_ID` may give it.
 fn gid_of(spec: &str) -> Option<u32> {
-    identity::resolve_group(spec.trim_start_matches('+')).map(|g| g.gid)
+    identity::resolve_group(spec.trim_start_matches('+'))
+        .ok()
+        .map(|g| g.gid)
 }
 
 fn accounts(facts: &Facts, expected: &Expected) -> AccountFacts {
@@ -289,6 +291,7 @@ fn accounts(facts: &Facts, expected: &Expected) -> AccountFacts {
     AccountFacts {
         group_gid: identity::group(&expected.group).map(|g| g.gid),
         gid_holder: identity::resolve_group(&expected.gid.to_string())
+            .ok()
             .map(|g| g.name)
             .filter(|name| *name != expected.gid.to_string()),
         ovs_group_gid: gid_of(&ovs_group),
