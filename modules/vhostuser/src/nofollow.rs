@@ -443,7 +443,12 @@ fn visit(
     }
     // The directory checked, not whatever its name points to now.
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-    let fd = openat(handle.fd.as_fd(), ".", flags, Mode::empty()).map_err(io_err)?;
+    let fd = match openat(handle.fd.as_fd(), ".", flags, Mode::empty()) {
+        Ok(fd) => fd,
+        // Removed since it was checked: nothing left to descend into.
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(io_err(e)),
+    };
     let dir = Dir { fd, path };
     for entry in dir.entries()? {
         let path = dir.path.join(&entry.name);

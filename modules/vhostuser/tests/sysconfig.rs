@@ -1211,3 +1211,32 @@ fn every_edit_reads_alike_for_real_sh_and_systemd() {
         }
     }
 }
+
+#[test]
+fn the_librarys_model_of_systemd_reads_as_this_tests_port_does() {
+    use vhostuser::sysconfig::systemd::{Systemd, read};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sysconfig");
+    let mut inputs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sysconfig"))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert!(inputs.len() >= 10);
+    inputs.extend(
+        [
+            &b"# e.g. OPTIONS=\"--foo \\\n#OVS_USER_ID=x\nA=1\n"[..],
+            b"OPTIONS=\"--pidfile\" # keep \\\nOVS_USER_ID=\"a:b\"\n",
+            b"A='x\ny' B\nC=\"q\\\nr\"\n;D=1\n  E = 2 \r\n",
+        ]
+        .map(<[u8]>::to_vec),
+    );
+    for input in &inputs {
+        assert_eq!(
+            read(input, Systemd::Before254).environment(),
+            systemd_env(input),
+            "{}",
+            text(input)
+        );
+    }
+}
