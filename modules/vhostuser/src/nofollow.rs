@@ -329,8 +329,9 @@ impl Place {
 }
 
 /// The id of the mount an open descriptor is on: `statx` (Linux 5.8 on), else the `mnt_id` line
-/// of `/proc/self/fdinfo` (Linux 3.15 on, and RHEL 7's kernel). Two mounts of one filesystem
-/// (a bind mount) share `st_dev` but never a mount id.
+/// of `/proc/self/fdinfo` (Linux 3.15 on), else the mount of `/proc/self/mountinfo` whose mount
+/// point is the longest prefix of the descriptor's path. Two mounts of one filesystem (a bind
+/// mount) share `st_dev` but never a mount id.
 fn mount_id(fd: BorrowedFd<'_>) -> io::Result<u64> {
     // SAFETY: statx is plain data, valid when zeroed.
     let mut buf: libc::statx = unsafe { std::mem::zeroed() };
@@ -350,15 +351,67 @@ fn mount_id(fd: BorrowedFd<'_>) -> io::Result<u64> {
         return Ok(buf.stx_mnt_id);
     }
     let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))?;
-    info.lines()
+    if let Some(id) = info
+        .lines()
         .find_map(|l| l.strip_prefix("mnt_id:"))
         .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| {
-            io::Error::other(
-                "this kernel tells neither statx's nor /proc's mount id, so bind mounts inside \
-                 the tree cannot be told apart",
-            )
-        })
+    {
+        return Ok(id);
+    }
+    let path = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo")?;
+    mount_of(&mounts, &path).ok_or_else(|| {
+        io::Error::other(format!(
+            "{} is on no mount that /proc/self/mountinfo lists, so bind mounts inside the tree \
+             cannot be told apart",
+            path.display()
+        ))
+    })
+}
+
+/// The id of the mount in `mountinfo` whose mount point is the longest prefix of `path`; the
+/// last one listed wins among mounts on the same point, as the later mount hides the earlier.
+fn mount_of(mountinfo: &str, path: &Path) -> Option<u64> {
+    let mut best: Option<(usize, u64)> = None;
+    for line in mountinfo.lines() {
+        let mut fields = line.split(' ');
+        let (Some(id), Some(point)) = (fields.next(), fields.nth(3)) else {
+            continue;
+        };
+        let (Ok(id), point) = (id.parse::<u64>(), PathBuf::from(unescape_mountinfo(point))) else {
+            continue;
+        };
+        let depth = point.components().count();
+        if path.starts_with(&point) && best.is_none_or(|(d, _)| depth >= d) {
+            best = Some((depth, id));
+        }
+    }
+    best.map(|(_, id)| id)
+}
+
+/// A mountinfo field with its octal escapes (`\040` for a blank) decoded.
+fn unescape_mountinfo(field: &str) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStringExt;
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes.get(i + 1..i + 4).and_then(|d| {
+            let text = std::str::from_utf8(d).ok()?;
+            u8::from_str_radix(text, 8).ok()
+        });
+        match (bytes[i], octal) {
+            (b'\\', Some(b)) => {
+                out.push(b);
+                i += 4;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    std::ffi::OsString::from_vec(out)
 }
 
 /// What a recursive ownership change did (or, when not applied, would do).
@@ -771,6 +824,20 @@ mod tests {
         });
         assert_eq!(std::fs::metadata(&target).unwrap().uid(), 0);
         assert_eq!(std::fs::metadata(&target).unwrap().gid(), 0);
+    }
+
+    #[test]
+    fn the_mount_of_a_path_from_mountinfo() {
+        let mountinfo = "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n\
+            30 22 0:5 / /tmp rw - tmpfs tmpfs rw\n\
+            41 30 0:5 /x /tmp/tree/with\\040space rw - tmpfs tmpfs rw\n\
+            42 30 0:5 /y /tmp/tree/with\\040space rw - tmpfs tmpfs rw\n";
+        let of = |p: &str| mount_of(mountinfo, Path::new(p));
+        assert_eq!(of("/etc/openvswitch"), Some(22));
+        assert_eq!(of("/tmp/tree"), Some(30));
+        assert_eq!(of("/tmp/tree/with space/f"), Some(42));
+        assert_eq!(of("/tmp/tree/with spaces"), Some(30));
+        assert_eq!(mount_of("", Path::new("/")), None);
     }
 
     #[test]
