@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(applied.changed, applied.content != file);
     let reread = qemu_conf::parse(&applied.content).expect("the edited file parses");
     assert_eq!(reread.get(key), Some(&value));
-    common::only_its_lines_changed(file, &applied.content, key);
+    common::only_its_lines_changed(file, &applied.content, key, common::Eol::LfOrCr);
     let again = qemu_conf::apply(&applied.content, &changes).expect("a second run succeeds");
     assert!(!again.changed);
     assert_eq!(again.content, applied.content);

@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
             .map(|(_, v)| v.as_str());
         assert_eq!(got, Some(value.as_str()), "{version:?}");
     }
-    common::only_its_lines_changed(file, &edited.content, key);
+    common::only_its_lines_changed(file, &edited.content, key, common::Eol::Lf);
     let again = sysconfig::set(&edited.content, key, &value).expect("a second run succeeds");
     assert!(!again.changed);
     assert_eq!(again.content, edited.content);
