@@ -39,8 +39,32 @@ fuzz_target!(|data: &[u8]| {
             .map(|(_, v)| v.as_str());
         assert_eq!(got, Some(value.as_str()), "{version:?}");
     }
-    common::only_its_lines_changed(file, &edited.content, key, common::Eol::Lf);
+    only_its_lines_changed(file, &edited.content, key);
     let again = sysconfig::set(&edited.content, key, &value).expect("a second run succeeds");
     assert!(!again.changed);
     assert_eq!(again.content, edited.content);
 });
+
+/// The lines of `text`, each without its line ending (LF, or CRLF): a last line gains one when
+/// an edit adds a line after it.
+fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+}
+
+/// Panics unless every line of `before` that does not mention `key` is still in `after`, in
+/// the same order: an edit of one key changes only that key's lines (and may add lines). Every
+/// statement of a sysconfig file the editor accepts is one line.
+fn only_its_lines_changed(before: &[u8], after: &[u8], key: &str) {
+    let mentions = |line: &[u8]| line.windows(key.len()).any(|w| w == key.as_bytes());
+    let mut rest = lines(after);
+    for line in lines(before).filter(|l| !mentions(l)) {
+        assert!(
+            rest.any(|l| l == line),
+            "line {:?} of the original is gone:\n{}\n---\n{}",
+            String::from_utf8_lossy(line),
+            String::from_utf8_lossy(before),
+            String::from_utf8_lossy(after)
+        );
+    }
+}
