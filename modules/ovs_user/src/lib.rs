@@ -147,11 +147,10 @@ fn fix_ownership(
             .skipped
             .iter()
             .take(10)
-            .map(|p| p.display().to_string())
+            .map(ToString::to_string)
             .collect();
         result.warn(format!(
-            "left {} entr(ies) alone: on another filesystem or hard-linked (re-owning a hard link re-owns the \
-             file elsewhere too): {}",
+            "left {} entr(ies) alone, since re-owning them would reach files outside the tree: {}",
             total.skipped.len(),
             shown.join(", ")
         ));

@@ -61,54 +61,77 @@ pub fn is_member(account: &Account, group: &GroupInfo) -> bool {
     account.gid == group.gid || group.members.contains(&account.name)
 }
 
+/// Why a user or group given by name or number has no id to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unresolved {
+    /// No account of that name, and not a number.
+    Missing,
+    /// A number that is no id: `4294967295` is `(uid_t)-1`, which chown(2) takes as "leave it
+    /// as it is" (so a change would never happen, and be reported forever), and larger numbers
+    /// do not fit an id at all.
+    NotAnId(String),
+}
+
+/// The id a numeric `spec` names, `Ok(None)` when it is not a number.
+fn numeric_id(spec: &str) -> Result<Option<u32>, Unresolved> {
+    if spec.is_empty() || !spec.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    match spec.parse::<u32>() {
+        Ok(u32::MAX) => Err(Unresolved::NotAnId(format!(
+            "{spec} is (uid_t)-1, which chown reads as 'leave it unchanged', not an id"
+        ))),
+        Ok(id) => Ok(Some(id)),
+        Err(_) => Err(Unresolved::NotAnId(format!(
+            "{spec} is larger than any id (the largest is 4294967294)"
+        ))),
+    }
+}
+
 /// A user given by name, or by number as Ansible's `file` module accepts it.
-#[must_use]
-pub fn resolve_user(spec: &str) -> Option<Account> {
-    user(spec).or_else(|| {
-        let uid: u32 = spec.parse().ok()?;
-        Some(
-            User::from_uid(Uid::from_raw(uid))
-                .ok()
-                .flatten()
-                .map_or_else(
-                    || Account {
-                        name: spec.to_owned(),
-                        uid,
-                        gid: uid,
-                    },
-                    |u| Account {
-                        name: u.name,
-                        uid,
-                        gid: u.gid.as_raw(),
-                    },
-                ),
-        )
-    })
+pub fn resolve_user(spec: &str) -> Result<Account, Unresolved> {
+    if let Some(account) = user(spec) {
+        return Ok(account);
+    }
+    let uid = numeric_id(spec)?.ok_or(Unresolved::Missing)?;
+    Ok(User::from_uid(Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map_or_else(
+            || Account {
+                name: spec.to_owned(),
+                uid,
+                gid: uid,
+            },
+            |u| Account {
+                name: u.name,
+                uid,
+                gid: u.gid.as_raw(),
+            },
+        ))
 }
 
 /// A group given by name, or by number.
-#[must_use]
-pub fn resolve_group(spec: &str) -> Option<GroupInfo> {
-    group(spec).or_else(|| {
-        let gid: u32 = spec.parse().ok()?;
-        Some(
-            Group::from_gid(Gid::from_raw(gid))
-                .ok()
-                .flatten()
-                .map_or_else(
-                    || GroupInfo {
-                        name: spec.to_owned(),
-                        gid,
-                        members: Vec::new(),
-                    },
-                    |g| GroupInfo {
-                        name: g.name,
-                        gid,
-                        members: g.mem,
-                    },
-                ),
-        )
-    })
+pub fn resolve_group(spec: &str) -> Result<GroupInfo, Unresolved> {
+    if let Some(group) = group(spec) {
+        return Ok(group);
+    }
+    let gid = numeric_id(spec)?.ok_or(Unresolved::Missing)?;
+    Ok(Group::from_gid(Gid::from_raw(gid))
+        .ok()
+        .flatten()
+        .map_or_else(
+            || GroupInfo {
+                name: spec.to_owned(),
+                gid,
+                members: Vec::new(),
+            },
+            |g| GroupInfo {
+                name: g.name,
+                gid,
+                members: g.mem,
+            },
+        ))
 }
 
 /// The failure for a group a module needs that the host does not have.
@@ -135,7 +158,32 @@ mod tests {
         assert!(is_member(&root, &group("root").unwrap()));
         assert_eq!(resolve_user("0").unwrap().name, "root");
         assert!(user("no-such-user-nfv").is_none());
-        assert!(resolve_group("no-such-group-nfv").is_none());
+        assert_eq!(resolve_group("no-such-group-nfv"), Err(Unresolved::Missing));
         assert_eq!(group_name(4_000_000_000), "4000000000");
+    }
+
+    #[test]
+    fn chowns_leave_it_unchanged_id_is_no_id() {
+        for spec in ["4294967295", "4294967296", "99999999999999999999"] {
+            assert!(
+                matches!(resolve_user(spec), Err(Unresolved::NotAnId(_))),
+                "{spec}"
+            );
+            assert!(
+                matches!(resolve_group(spec), Err(Unresolved::NotAnId(_))),
+                "{spec}"
+            );
+        }
+        assert_eq!(
+            resolve_group("4294967295"),
+            Err(Unresolved::NotAnId(
+                "4294967295 is (uid_t)-1, which chown reads as 'leave it unchanged', not an id"
+                    .to_owned()
+            ))
+        );
+        // The largest id there is still resolves, with or without an account.
+        assert_eq!(resolve_group("4294967294").unwrap().gid, 4_294_967_294);
+        assert_eq!(resolve_user("4294967294").unwrap().uid, 4_294_967_294);
+        assert_eq!(resolve_user("-1"), Err(Unresolved::Missing));
     }
 }

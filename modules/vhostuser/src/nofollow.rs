@@ -3,8 +3,9 @@
 //! replaced by a link to `/etc`) cannot redirect a chown, chmod or unlink.
 
 use std::ffi::{CStr, CString};
+use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -104,6 +105,14 @@ impl Dir {
         fstat(self.fd.as_fd()).map_err(io_err)
     }
 
+    /// Where this directory lives, for [`Place::contains`] to check its entries against.
+    pub fn place(&self) -> io::Result<Place> {
+        Ok(Place {
+            dev: self.stat()?.st_dev,
+            mount: mount_id(self.fd.as_fd())?,
+        })
+    }
+
     pub fn chown(&self, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
         nix::unistd::fchown(
             self.fd.as_fd(),
@@ -151,10 +160,7 @@ impl Dir {
     /// A handle on one entry that does not follow it, for chown and chmod of exactly that
     /// inode; `expected` guards against the entry being replaced since it was listed.
     pub fn entry(&self, entry: &Entry) -> io::Result<EntryHandle> {
-        let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-        let fd =
-            openat(self.fd.as_fd(), entry.name.as_str(), flags, Mode::empty()).map_err(io_err)?;
-        let handle = EntryHandle { fd };
+        let handle = EntryHandle::open(self.fd.as_fd(), entry.name.as_str())?;
         let now = handle.stat()?;
         if now.st_ino != entry.stat.st_ino || Kind::of(&now) != entry.kind {
             return Err(io::Error::other(format!(
@@ -234,6 +240,14 @@ pub struct EntryHandle {
 }
 
 impl EntryHandle {
+    /// Opens `name` under `dir` without following it: a symbolic link gives a handle on the
+    /// link itself.
+    fn open<P: ?Sized + nix::NixPath>(dir: impl AsFd, name: &P) -> io::Result<EntryHandle> {
+        let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = openat(dir.as_fd(), name, flags, Mode::empty()).map_err(io_err)?;
+        Ok(EntryHandle { fd })
+    }
+
     pub fn stat(&self) -> io::Result<FileStat> {
         fstat(self.fd.as_fd()).map_err(io_err)
     }
@@ -263,6 +277,143 @@ impl EntryHandle {
     }
 }
 
+/// Why an entry inside a tree is left alone: through it, a change would reach a file that also
+/// lives outside the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outside {
+    /// Another mount sits there (a bind mount of any directory or file, even of the same
+    /// filesystem).
+    MountPoint,
+    /// On another filesystem than the tree's root.
+    OtherFilesystem,
+    /// A file with more than one name: another may be outside the tree.
+    HardLinked,
+}
+
+impl fmt::Display for Outside {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Outside::MountPoint => "a mount point: what is mounted there is not part of the tree",
+            Outside::OtherFilesystem => "on another filesystem",
+            Outside::HardLinked => {
+                "hard-linked: changing it would change the file under its other names too"
+            }
+        })
+    }
+}
+
+/// Where a tree lives: its root's filesystem and mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    dev: u64,
+    mount: u64,
+}
+
+impl Place {
+    /// Whether the entry that `handle` holds (with its `stat`) stays within this place and has
+    /// no other name: checked through the descriptor, so the answer is about the very inode a
+    /// change through that descriptor reaches, whatever happened to its name since.
+    pub fn contains(&self, handle: &EntryHandle, stat: &FileStat) -> io::Result<Option<Outside>> {
+        if stat.st_dev != self.dev {
+            return Ok(Some(Outside::OtherFilesystem));
+        }
+        if mount_id(handle.fd.as_fd())? != self.mount {
+            return Ok(Some(Outside::MountPoint));
+        }
+        if Kind::of(stat) != Kind::Directory && stat.st_nlink > 1 {
+            return Ok(Some(Outside::HardLinked));
+        }
+        Ok(None)
+    }
+}
+
+/// The id of the mount an open descriptor is on: `statx` (Linux 5.8 on), else the `mnt_id` line
+/// of `/proc/self/fdinfo` (Linux 3.15 on), else the mount of `/proc/self/mountinfo` whose mount
+/// point is the longest prefix of the descriptor's path. Two mounts of one filesystem (a bind
+/// mount) share `st_dev` but never a mount id.
+fn mount_id(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    // SAFETY: statx is plain data, valid when zeroed.
+    let mut buf: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: the path is NUL-terminated, buf is valid for writing a statx; a raw syscall
+    // rather than libc's wrapper, which older musl lacks.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_statx,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+            libc::STATX_MNT_ID,
+            &raw mut buf,
+        )
+    };
+    if rc == 0 && buf.stx_mask & libc::STATX_MNT_ID != 0 {
+        return Ok(buf.stx_mnt_id);
+    }
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))?;
+    if let Some(id) = info
+        .lines()
+        .find_map(|l| l.strip_prefix("mnt_id:"))
+        .and_then(|v| v.trim().parse().ok())
+    {
+        return Ok(id);
+    }
+    let path = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo")?;
+    mount_of(&mounts, &path).ok_or_else(|| {
+        io::Error::other(format!(
+            "{} is on no mount that /proc/self/mountinfo lists, so bind mounts inside the tree \
+             cannot be told apart",
+            path.display()
+        ))
+    })
+}
+
+/// The id of the mount in `mountinfo` whose mount point is the longest prefix of `path`; the
+/// last one listed wins among mounts on the same point, as the later mount hides the earlier.
+fn mount_of(mountinfo: &str, path: &Path) -> Option<u64> {
+    let mut best: Option<(usize, u64)> = None;
+    for line in mountinfo.lines() {
+        let mut fields = line.split(' ');
+        let (Some(id), Some(point)) = (fields.next(), fields.nth(3)) else {
+            continue;
+        };
+        let (Ok(id), point) = (id.parse::<u64>(), PathBuf::from(unescape_mountinfo(point))) else {
+            continue;
+        };
+        let depth = point.components().count();
+        if path.starts_with(&point) && best.is_none_or(|(d, _)| depth >= d) {
+            best = Some((depth, id));
+        }
+    }
+    best.map(|(_, id)| id)
+}
+
+/// A mountinfo field with its octal escapes (`\040` for a blank) decoded.
+fn unescape_mountinfo(field: &str) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStringExt;
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes.get(i + 1..i + 4).and_then(|d| {
+            let text = std::str::from_utf8(d).ok()?;
+            u8::from_str_radix(text, 8).ok()
+        });
+        match (bytes[i], octal) {
+            (b'\\', Some(b)) => {
+                out.push(b);
+                i += 4;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    std::ffi::OsString::from_vec(out)
+}
+
 /// What a recursive ownership change did (or, when not applied, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TreeChange {
@@ -270,38 +421,49 @@ pub struct TreeChange {
     pub count: usize,
     /// The first few of them, for the report.
     pub sample: Vec<PathBuf>,
-    /// Entries left alone: another filesystem mounted inside the tree, or a file with more
-    /// than one hard link (re-owning it would re-own a file elsewhere too).
-    pub skipped: Vec<PathBuf>,
+    /// Entries left alone, and why: a mount point or another filesystem inside the tree, or a
+    /// file with more than one hard link (re-owning it would re-own a file elsewhere too).
+    pub skipped: Vec<Skipped>,
+}
+
+/// One entry a tree walk left alone.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub why: Outside,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.path.display(), self.why)
+    }
 }
 
 const SAMPLE: usize = 10;
-/// Deeper than any OvS directory goes; stops a bind-mount loop.
+/// Deeper than any OvS directory goes.
 const MAX_DEPTH: usize = 64;
 
 /// `chown -R uid:gid root` that never follows a link: a link is re-owned itself, and a
-/// directory reached through one is not entered. It stays on the root's filesystem and leaves
-/// hard-linked files alone (both listed in `skipped`). With `apply` false it only counts.
+/// directory reached through one is not entered. Each entry is opened with
+/// `O_PATH|O_NOFOLLOW`, checked through that descriptor and re-owned through it, so an entry
+/// swapped after it was listed is never what gets re-owned. It stays on the root's mount:
+/// mount points (bind mounts too), other filesystems and hard-linked files are left alone and
+/// listed in `skipped`. With `apply` false it only counts.
 pub fn chown_tree(root: &Path, uid: u32, gid: u32, apply: bool) -> io::Result<TreeChange> {
     let mut change = TreeChange::default();
-    let stat = fstatat(nix::fcntl::AT_FDCWD, root, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(io_err)?;
-    let owner_fd = nix::fcntl::AT_FDCWD;
-    note(&mut change, root, &stat, uid, gid, apply, |u, g| {
-        fchownat(owner_fd, root, u, g, AtFlags::AT_SYMLINK_NOFOLLOW)
-    })?;
-    if Kind::of(&stat) == Kind::Directory {
-        let dir = Dir::open(root).map_err(|e| match e {
-            OpenError::Io(e) => e,
-            other => io::Error::other(format!("{}: {other:?}", root.display())),
-        })?;
-        let walk_ctx = Walk {
-            uid,
-            gid,
-            apply,
-            dev: stat.st_dev,
-        };
-        walk(&dir, &walk_ctx, &mut change, 0)?;
-    }
+    let handle = EntryHandle::open(nix::fcntl::AT_FDCWD, root)?;
+    let stat = handle.stat()?;
+    let place = Place {
+        dev: stat.st_dev,
+        mount: mount_id(handle.fd.as_fd())?,
+    };
+    let ctx = Walk {
+        uid,
+        gid,
+        apply,
+        place,
+    };
+    visit(&ctx, &mut change, root.to_path_buf(), &handle, &stat, 0)?;
     Ok(change)
 }
 
@@ -310,48 +472,51 @@ struct Walk {
     uid: u32,
     gid: u32,
     apply: bool,
-    /// The root's filesystem.
-    dev: u64,
+    place: Place,
 }
 
-fn walk(dir: &Dir, ctx: &Walk, change: &mut TreeChange, depth: usize) -> io::Result<()> {
-    let Walk {
-        uid,
-        gid,
-        apply,
-        dev,
-    } = *ctx;
+/// Re-owns one checked entry, then, for a directory, every entry in it.
+fn visit(
+    ctx: &Walk,
+    change: &mut TreeChange,
+    path: PathBuf,
+    handle: &EntryHandle,
+    stat: &FileStat,
+    depth: usize,
+) -> io::Result<()> {
+    note(change, &path, stat, ctx, handle)?;
+    if Kind::of(stat) != Kind::Directory {
+        return Ok(());
+    }
     if depth > MAX_DEPTH {
         return Err(io::Error::other(format!(
             "{} is nested too deeply",
-            dir.path.display()
+            path.display()
         )));
     }
+    // The directory checked, not whatever its name points to now.
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let fd = match openat(handle.fd.as_fd(), ".", flags, Mode::empty()) {
+        Ok(fd) => fd,
+        // Removed since it was checked: nothing left to descend into.
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(io_err(e)),
+    };
+    let dir = Dir { fd, path };
     for entry in dir.entries()? {
         let path = dir.path.join(&entry.name);
-        let hard_linked = entry.kind != Kind::Directory && entry.stat.st_nlink > 1;
-        if entry.stat.st_dev != dev || hard_linked {
-            change.skipped.push(path);
+        let handle = match EntryHandle::open(dir.fd.as_fd(), entry.name.as_str()) {
+            Ok(handle) => handle,
+            // Gone since it was listed: nothing to re-own.
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(e),
+        };
+        let stat = handle.stat()?;
+        if let Some(why) = ctx.place.contains(&handle, &stat)? {
+            change.skipped.push(Skipped { path, why });
             continue;
         }
-        note(change, &path, &entry.stat, uid, gid, apply, |u, g| {
-            fchownat(
-                dir.fd.as_fd(),
-                entry.name.as_str(),
-                u,
-                g,
-                AtFlags::AT_SYMLINK_NOFOLLOW,
-            )
-        })?;
-        if entry.kind == Kind::Directory {
-            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-            match openat(dir.fd.as_fd(), entry.name.as_str(), flags, Mode::empty()) {
-                Ok(fd) => walk(&Dir { fd, path }, ctx, change, depth + 1)?,
-                // Replaced by something else since it was listed: nothing to descend into.
-                Err(Errno::ENOENT | Errno::ELOOP | Errno::ENOTDIR) => {}
-                Err(e) => return Err(io_err(e)),
-            }
-        }
+        visit(ctx, change, path, &handle, &stat, depth + 1)?;
     }
     Ok(())
 }
@@ -360,17 +525,16 @@ fn note(
     change: &mut TreeChange,
     path: &Path,
     stat: &FileStat,
-    uid: u32,
-    gid: u32,
-    apply: bool,
-    chown: impl FnOnce(Option<Uid>, Option<Gid>) -> nix::Result<()>,
+    ctx: &Walk,
+    handle: &EntryHandle,
 ) -> io::Result<()> {
-    if stat.st_uid == uid && stat.st_gid == gid {
+    if stat.st_uid == ctx.uid && stat.st_gid == ctx.gid {
         return Ok(());
     }
-    if apply {
-        chown(Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
-            .map_err(|e| io::Error::other(format!("chown {}: {}", path.display(), io_err(e))))?;
+    if ctx.apply {
+        handle
+            .chown(Some(ctx.uid), Some(ctx.gid))
+            .map_err(|e| io::Error::other(format!("chown {}: {e}", path.display())))?;
     }
     change.count += 1;
     if change.sample.len() < SAMPLE {
@@ -493,8 +657,187 @@ mod tests {
         std::fs::write(outside.join("linked"), "").unwrap();
         std::fs::hard_link(outside.join("linked"), dir.join("a/hard")).unwrap();
         let again = chown_tree(&dir, nobody, nobody, true).unwrap();
-        assert_eq!(again.skipped, vec![dir.join("a/hard")]);
+        assert_eq!(
+            again.skipped,
+            vec![Skipped {
+                path: dir.join("a/hard"),
+                why: Outside::HardLinked
+            }]
+        );
         assert_eq!(std::fs::metadata(outside.join("linked")).unwrap().uid(), 0);
+    }
+
+    /// Runs `f` on a thread of its own in a private mount namespace, where `mounts` are bind
+    /// mounts (source, target); they vanish with the thread, leaving the machine's mounts alone.
+    fn in_mount_namespace<T: Send>(
+        mounts: &[(PathBuf, PathBuf)],
+        f: impl FnOnce() -> T + Send,
+    ) -> T {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    // SAFETY: plain syscalls on this thread's own filesystem context.
+                    let rc = unsafe { libc::unshare(libc::CLONE_FS | libc::CLONE_NEWNS) };
+                    assert_eq!(
+                        rc,
+                        0,
+                        "unshare: {} (run as root)",
+                        io::Error::last_os_error()
+                    );
+                    let root = c"/";
+                    // SAFETY: NUL-terminated paths, no data.
+                    let rc = unsafe {
+                        libc::mount(
+                            std::ptr::null(),
+                            root.as_ptr(),
+                            std::ptr::null(),
+                            libc::MS_REC | libc::MS_PRIVATE,
+                            std::ptr::null(),
+                        )
+                    };
+                    assert_eq!(rc, 0, "{}", io::Error::last_os_error());
+                    for (source, target) in mounts {
+                        let source = CString::new(source.as_os_str().as_encoded_bytes()).unwrap();
+                        let target = CString::new(target.as_os_str().as_encoded_bytes()).unwrap();
+                        // SAFETY: as above.
+                        let rc = unsafe {
+                            libc::mount(
+                                source.as_ptr(),
+                                target.as_ptr(),
+                                std::ptr::null(),
+                                libc::MS_BIND,
+                                std::ptr::null(),
+                            )
+                        };
+                        assert_eq!(rc, 0, "bind mount: {}", io::Error::last_os_error());
+                    }
+                    f()
+                })
+                .join()
+                .unwrap()
+        })
+    }
+
+    #[test]
+    fn bind_mounts_of_the_same_filesystem_are_left_alone() {
+        let dir = scratch("bind");
+        let outside = scratch("bind-outside");
+        std::fs::create_dir_all(dir.join("a/mnt")).unwrap();
+        std::fs::write(dir.join("a/file-mnt"), "").unwrap();
+        std::fs::write(dir.join("a/own"), "").unwrap();
+        std::fs::write(outside.join("secret"), "").unwrap();
+        let nobody = 65534;
+        let mounts = [
+            (outside.clone(), dir.join("a/mnt")),
+            (outside.join("secret"), dir.join("a/file-mnt")),
+        ];
+        let done = in_mount_namespace(&mounts, || {
+            // Same filesystem: st_dev alone cannot tell.
+            assert_eq!(
+                std::fs::metadata(dir.join("a/mnt")).unwrap().dev(),
+                std::fs::metadata(&dir).unwrap().dev()
+            );
+            chown_tree(&dir, nobody, nobody, true).unwrap()
+        });
+        assert_eq!(std::fs::metadata(&outside).unwrap().uid(), 0);
+        assert_eq!(std::fs::metadata(outside.join("secret")).unwrap().uid(), 0);
+        assert_eq!(std::fs::metadata(dir.join("a/own")).unwrap().uid(), nobody);
+        assert_eq!(
+            done.skipped,
+            vec![
+                Skipped {
+                    path: dir.join("a/file-mnt"),
+                    why: Outside::MountPoint
+                },
+                Skipped {
+                    path: dir.join("a/mnt"),
+                    why: Outside::MountPoint
+                },
+            ]
+        );
+        assert_eq!(
+            done.skipped[1].to_string(),
+            format!(
+                "{} (a mount point: what is mounted there is not part of the tree)",
+                dir.join("a/mnt").display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_checked_entry_swapped_for_a_hard_link_is_not_what_gets_reowned() {
+        let dir = scratch("swap");
+        let outside = scratch("swap-outside");
+        std::fs::write(dir.join("f"), "").unwrap();
+        std::fs::write(outside.join("admin"), "").unwrap();
+        let opened = Dir::open(&dir).unwrap();
+        let place = opened.place().unwrap();
+        let handle = EntryHandle::open(opened.fd.as_fd(), "f").unwrap();
+        let stat = handle.stat().unwrap();
+        assert_eq!(place.contains(&handle, &stat).unwrap(), None);
+        // The name now is a hard link to a file outside; the handle still holds the checked file.
+        std::fs::hard_link(outside.join("admin"), dir.join("f.new")).unwrap();
+        std::fs::rename(dir.join("f.new"), dir.join("f")).unwrap();
+        handle.chown(Some(65534), Some(65534)).unwrap();
+        assert_eq!(std::fs::metadata(outside.join("admin")).unwrap().uid(), 0);
+        // Opened anew, it is seen for what it is.
+        let handle = EntryHandle::open(opened.fd.as_fd(), "f").unwrap();
+        let stat = handle.stat().unwrap();
+        assert_eq!(
+            place.contains(&handle, &stat).unwrap(),
+            Some(Outside::HardLinked)
+        );
+    }
+
+    #[test]
+    fn entries_swapped_for_hard_links_during_the_walk_never_reown_the_outside_file() {
+        // An attacker renames hard links to an outside file over the tree's files while the
+        // walk runs; a bounded number of rounds.
+        let dir = scratch("race");
+        let outside = scratch("race-outside");
+        let target = outside.join("admin.conf");
+        std::fs::write(&target, "").unwrap();
+        let names: Vec<String> = (0..200).map(|i| format!("f{i:03}")).collect();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let link = dir.join(".link");
+                let mut i = 0usize;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::fs::hard_link(&target, &link);
+                    let _ = std::fs::rename(&link, dir.join(&names[i % names.len()]));
+                    i = i.wrapping_add(7);
+                }
+            });
+            for _ in 0..20 {
+                // Fresh files of one link each, then the walk.
+                for name in &names {
+                    let _ = std::fs::remove_file(dir.join(name));
+                    let _ = std::fs::write(dir.join(name), "");
+                }
+                chown_tree(&dir, 65534, 65534, true).unwrap();
+                if std::fs::metadata(&target).unwrap().uid() != 0 {
+                    break;
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        assert_eq!(std::fs::metadata(&target).unwrap().uid(), 0);
+        assert_eq!(std::fs::metadata(&target).unwrap().gid(), 0);
+    }
+
+    #[test]
+    fn the_mount_of_a_path_from_mountinfo() {
+        let mountinfo = "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n\
+            30 22 0:5 / /tmp rw - tmpfs tmpfs rw\n\
+            41 30 0:5 /x /tmp/tree/with\\040space rw - tmpfs tmpfs rw\n\
+            42 30 0:5 /y /tmp/tree/with\\040space rw - tmpfs tmpfs rw\n";
+        let of = |p: &str| mount_of(mountinfo, Path::new(p));
+        assert_eq!(of("/etc/openvswitch"), Some(22));
+        assert_eq!(of("/tmp/tree"), Some(30));
+        assert_eq!(of("/tmp/tree/with space/f"), Some(42));
+        assert_eq!(of("/tmp/tree/with spaces"), Some(30));
+        assert_eq!(mount_of("", Path::new("/")), None);
     }
 
     #[test]

@@ -55,3 +55,60 @@ pub use operation::{Condition, Function, Mutation, Mutator, OpKind, Operation, U
 pub use reply::OpResult;
 pub use row::Row;
 pub use schema::{BaseType, Column, Reference, Schema, Table};
+
+/// Entry points for the fuzz targets in `fuzz/`, built only with `--cfg fuzzing`: the path
+/// every byte from ovsdb-server takes, without a socket.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use serde_json::Value;
+
+    use super::{Condition, Error, Function, OpResult, Operation, Row, Schema};
+
+    /// Feeds `chunks` to the framer as reads would, and decodes each complete message as the
+    /// client does; stops at the first framing error.
+    #[must_use]
+    pub fn messages(chunks: &[&[u8]]) -> Vec<Result<Value, String>> {
+        let mut framer = super::framing::Framer::default();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            framer.push(chunk);
+            loop {
+                match framer.next_message() {
+                    Ok(Some(bytes)) => {
+                        out.push(serde_json::from_slice(&bytes).map_err(|e| e.to_string()));
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        out.push(Err(e));
+                        return out;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A `transact` reply read for a select, an insert and an update.
+    pub fn transact_reply(reply: &Value) -> Result<Vec<OpResult>, Error> {
+        let row = Row::new().with("name", "x");
+        let operations = [
+            Operation::select("Interface", &[], &["name"]),
+            Operation::insert("Interface", &row),
+            Operation::update(
+                "Interface",
+                &[Condition::new("name", Function::Equal, "x")],
+                &row,
+            ),
+        ];
+        super::reply::parse(&operations, reply, |detail| Error::Protocol {
+            address: "fuzz".to_owned(),
+            detail,
+        })
+    }
+
+    /// A `get_schema` reply.
+    pub fn schema(value: &Value) -> Result<Schema, String> {
+        Schema::from_json(value)
+    }
+}

@@ -20,6 +20,11 @@
 //!
 //! A quote still open at the end of its line, or a backslash that ends an unquoted value, is an
 //! error: sh and systemd would read on into the next lines, and this parser does not follow them.
+//! A line below an unparsed line that ends with a backslash is unparsed too: sh reads it as more
+//! words of that command. systemd runs on past a backslash elsewhere as well (a trailing comment
+//! is part of its value, and before v254 a comment line continues), which [`systemd`] models;
+//! the editor checks every result against that model and this parser, and puts a blank line
+//! between the key's line and a line that would run on into it (see [`set`]).
 //!
 //! The last assignment of a key wins, as in sh and systemd. `$` and `` ` `` are kept as written
 //! (systemd does not expand them; sh would).
@@ -38,6 +43,7 @@
 
 mod edit;
 mod parser;
+pub mod systemd;
 
 use std::fmt;
 use std::ops::Range;
@@ -72,6 +78,12 @@ pub struct File {
     /// 1-based numbers of the lines that make systemd refuse the whole file (see
     /// `parser::systemd_rejects`).
     systemd_rejects: Vec<usize>,
+    /// 1-based numbers of the lines that sh joins to an unparsed line above them, which ends
+    /// with a backslash: read as `Unparsed` whatever they hold. The line after the last counts
+    /// too, for what an edit appends.
+    sh_continued: Vec<usize>,
+    /// How many lines the file has (a last line without a line ending counts).
+    line_count: usize,
 }
 
 impl File {
@@ -126,6 +138,8 @@ struct Template {
     key: String,
     /// The line's text, leading blanks included, line ending excluded.
     text: Range<usize>,
+    /// 1-based.
+    line: usize,
 }
 
 /// An unparsed line that systemd still reads as an assignment, since it allows blanks around `=`

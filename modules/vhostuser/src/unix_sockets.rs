@@ -2,8 +2,16 @@
 //!
 //! `/proc/net/unix` lists only the sockets of the reader's network namespace, and
 //! ovs-vswitchd or QEMU may run in another one, so the table of one process per namespace is
-//! read. Nothing connects to a socket to find out: a vhost-user server would take the probe
-//! for its peer.
+//! read. A socket running QEMUs name on their command line counts as in use too.
+//!
+//! Those tables cannot show everything: a listener whose network namespace no process is left
+//! in (a container's, kept alive by the socket alone) is in no table. So before a socket is
+//! called stale, one non-blocking `connect()` confirms it: only `ECONNREFUSED` means nobody
+//! listens. The probe goes only to sockets the tables already call stale, so a vhost-user
+//! server that accepts it sees at most one connection that closes at once, in exactly the case
+//! where it would otherwise have had its socket removed. [`sockets_in_use`] and
+//! [`SocketTable::in_use`] are the one rule for "is this socket in use", for the audit and for
+//! `remove_stale` alike.
 //!
 //! A table names a socket by the path it was bound to, which may differ from the path asked
 //! about (`/var/run` is a link to `/run`; a relative bind). So paths are compared resolved as
@@ -13,8 +21,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+
+use crate::qemu_procs::QemuProcess;
 
 /// `__SO_ACCEPTCON`: the socket is listening.
 const ACCEPTING: u32 = 0x0001_0000;
@@ -47,6 +60,14 @@ impl SocketTable {
                 .is_some_and(|name| self.relative.contains(name))
     }
 
+    /// Whether the socket at `path` is in use: someone may listen on it by the tables, or,
+    /// where they say nobody does, a `connect()` to it is not refused. A path with nothing at
+    /// it is not in use.
+    #[must_use]
+    pub fn in_use(&self, path: &Path) -> bool {
+        self.may_be_listening(path) || matches!(probe(path), Probe::Accepted | Probe::Unknown)
+    }
+
     /// Counts `paths` as listened on: sockets a running QEMU names on its command line are in
     /// use even where the tables cannot show it (a namespace no process is left in).
     pub fn also_in_use(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
@@ -72,6 +93,53 @@ impl SocketTable {
             })
             .map(|(_, n)| *n)
             .sum()
+    }
+}
+
+/// What says which sockets are in use: the kernel's tables of every network namespace, plus
+/// the vhost-user sockets that running QEMUs name, in use whatever the tables can show.
+#[must_use]
+pub fn sockets_in_use(proc_root: &Path, qemus: &[QemuProcess]) -> SocketTable {
+    let mut table = socket_table(proc_root);
+    table.also_in_use(
+        qemus
+            .iter()
+            .flat_map(|q| q.vhost_user.iter())
+            .map(|c| PathBuf::from(&c.path)),
+    );
+    table
+}
+
+/// What a non-blocking `connect()` to a path finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// Someone accepted, or will (a full backlog): in use.
+    Accepted,
+    /// `ECONNREFUSED`: a socket file nobody listens on (or not a socket at all).
+    Refused,
+    /// Nothing at that path.
+    Missing,
+    /// Anything else (a path too long to connect to, a listener of another socket type, no
+    /// permission): nobody can say it is unused.
+    Unknown,
+}
+
+/// Connects to `path` without blocking, and hangs up at once.
+#[must_use]
+pub fn probe(path: &Path) -> Probe {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
+    let Ok(addr) = UnixAddr::new(path) else {
+        return Probe::Unknown;
+    };
+    let flags = SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC;
+    let Ok(fd) = socket(AddressFamily::Unix, SockType::Stream, flags, None) else {
+        return Probe::Unknown;
+    };
+    match connect(fd.as_raw_fd(), &addr) {
+        Ok(()) | Err(Errno::EAGAIN | Errno::EINPROGRESS) => Probe::Accepted,
+        Err(Errno::ECONNREFUSED) => Probe::Refused,
+        Err(Errno::ENOENT) => Probe::Missing,
+        Err(_) => Probe::Unknown,
     }
 }
 
@@ -257,6 +325,97 @@ mod tests {
         let _listener = std::os::unix::net::UnixListener::bind(dir.join("real/vhu1")).unwrap();
         let table = socket_table(Path::new("/proc"));
         assert!(table.may_be_listening(&dir.join("alias/vhu1")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A listener bound in a network namespace of its own, made on a thread that then ends:
+    /// no process is left in that namespace, so no `/proc` table shows the socket, but it
+    /// accepts connections for as long as the returned descriptor is open.
+    fn listener_in_an_abandoned_netns(path: &Path) -> std::os::unix::net::UnixListener {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    // SAFETY: a plain syscall on this thread's own namespaces.
+                    let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+                    assert_eq!(
+                        rc,
+                        0,
+                        "unshare: {} (run as root)",
+                        std::io::Error::last_os_error()
+                    );
+                    std::os::unix::net::UnixListener::bind(path).unwrap()
+                })
+                .join()
+                .unwrap()
+        })
+    }
+
+    #[test]
+    fn a_probe_tells_listening_stale_and_missing_apart() {
+        let dir = scratch("probe");
+        let path = dir.join("vhu");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        assert_eq!(probe(&path), Probe::Accepted);
+        drop(listener);
+        assert_eq!(
+            probe(&path),
+            Probe::Refused,
+            "the file a closed listener leaves"
+        );
+        assert_eq!(probe(&dir.join("missing")), Probe::Missing);
+        std::fs::write(dir.join("file"), "").unwrap();
+        assert_eq!(probe(&dir.join("file")), Probe::Refused);
+        let long = dir.join("x".repeat(120));
+        assert_eq!(
+            probe(&long),
+            Probe::Unknown,
+            "longer than a socket address holds"
+        );
+        let table = sockets_in_use(Path::new("/proc"), &[]);
+        assert!(!table.in_use(&path));
+        assert!(!table.in_use(&dir.join("missing")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_listener_in_a_namespace_no_process_is_in_is_in_use() {
+        let dir = scratch("netns");
+        let path = dir.join("vhu-hidden");
+        let listener = listener_in_an_abandoned_netns(&path);
+        let table = sockets_in_use(Path::new("/proc"), &[]);
+        // The tables cannot show it...
+        assert!(!table.may_be_listening(&path));
+        // ...but it answers.
+        assert!(table.in_use(&path));
+        drop(listener);
+        assert!(!sockets_in_use(Path::new("/proc"), &[]).in_use(&path));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_socket_a_running_qemu_names_is_in_use() {
+        let dir = scratch("named");
+        let path = dir.join("vhu-named");
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        let process = crate::procfs::Process {
+            pid: 1,
+            name: "qemu-kvm".to_owned(),
+            uid: 107,
+            gid: 107,
+            groups: vec![],
+        };
+        let qemu = crate::qemu_procs::from_args(
+            process,
+            &[
+                "qemu-system-x86_64".to_owned(),
+                "-chardev".to_owned(),
+                format!("socket,id=c0,path={},server=on", path.display()),
+                "-netdev".to_owned(),
+                "vhost-user,chardev=c0,id=n0".to_owned(),
+            ],
+        );
+        assert_eq!(qemu.vhost_user.len(), 1, "{qemu:?}");
+        assert!(sockets_in_use(Path::new("/proc"), &[qemu]).in_use(&path));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -2,7 +2,10 @@
 //! shapes hand-edited files take.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vhostuser::sysconfig::{Assignment, EditError, Edited, ParseError, parse, set};
 
@@ -46,7 +49,68 @@ fn set_twice(original: &[u8], key: &str, value: &str) -> Edited {
         "systemd reads:\n{}",
         text(&first.content)
     );
+    // A real sh sourcing the file reads the value too, and every other variable as before.
+    if let Some(before) = sh_reads(original) {
+        let mut after = sh_reads(&first.content).expect("sh fails on the edited file");
+        assert_eq!(
+            after.remove(key.as_bytes()).as_deref(),
+            Some(value.as_bytes()),
+            "sh reads:\n{}",
+            text(&first.content)
+        );
+        let mut before = before;
+        before.remove(key.as_bytes());
+        assert_eq!(after, before, "{}", text(&first.content));
+    }
     first
+}
+
+/// Every variable a real `sh` has after sourcing `bytes` (with `set -a`, so that `env` lists
+/// them all), or `None` when sourcing fails. The temporary directory's `PWD` is left out, and
+/// so is one CR at the end of a value: sh reads a CRLF line's CR as part of the value, in every
+/// line of such a file alike, where this module and systemd take it as the line ending.
+fn sh_reads(bytes: &[u8]) -> Option<BTreeMap<Vec<u8>, Vec<u8>>> {
+    let dir = tempfile_dir();
+    let path = dir.join("openvswitch");
+    std::fs::write(&path, bytes).unwrap();
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "set -a; . \"$1\" >/dev/null 2>&1 || exit 3; env -0",
+            "sh",
+        ])
+        .arg(&path)
+        .env_clear()
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    if !out.status.success() {
+        return None;
+    }
+    Some(
+        out.stdout
+            .split(|&b| b == 0)
+            .filter_map(|pair| {
+                let eq = pair.iter().position(|&b| b == b'=')?;
+                let value = &pair[eq + 1..];
+                let value = value.strip_suffix(b"\r").unwrap_or(value);
+                Some((pair[..eq].to_vec(), value.to_vec()))
+            })
+            .filter(|(name, _)| name != b"PWD")
+            .collect(),
+    )
+}
+
+fn tempfile_dir() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "sysconfig-sh-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// The states of systemd's `parse_env_file_internal`.
@@ -1017,4 +1081,162 @@ fn assignments_serialize_for_ansible_results() {
         serde_json::to_value(&error).unwrap()["column"],
         serde_json::json!(3)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lines that run on into the next one
+
+#[test]
+fn a_comment_continued_onto_the_template_gets_a_blank_line_between() {
+    // systemd 252 reads the template line as more of the comment above it, so an assignment
+    // put there would be lost.
+    let original =
+        b"# e.g. OPTIONS=\"--foo \\\n#OVS_USER_ID=\"openvswitch:openvswitch\"\nOPTIONS=\"\"\n";
+    let edited = set_twice(original, KEY, HUGETLBFS);
+    assert_eq!(
+        text(&edited.content),
+        "# e.g. OPTIONS=\"--foo \\\n\nOVS_USER_ID=\"openvswitch:hugetlbfs\"\nOPTIONS=\"\"\n"
+    );
+    assert_eq!(edited.rewritten_for_systemd, None);
+}
+
+#[test]
+fn a_value_continued_onto_the_end_gets_a_blank_line_before_the_new_one() {
+    // systemd reads `--pidfile# keep ` (its comment is part of the value, and the backslash
+    // joins the next line): appended right below, the new line would become part of OPTIONS.
+    for original in [
+        &b"OPTIONS=\"--pidfile\" # keep \\\n"[..],
+        b"OPTIONS=\"--pidfile\" # keep \\",
+    ] {
+        let before = systemd_value(original, "OPTIONS");
+        assert_eq!(before.as_deref(), Some("--pidfile# keep "));
+        let edited = set_twice(original, KEY, HUGETLBFS);
+        assert_eq!(
+            text(&edited.content),
+            "OPTIONS=\"--pidfile\" # keep \\\n\nOVS_USER_ID=\"openvswitch:hugetlbfs\"\n"
+        );
+        assert_eq!(systemd_value(&edited.content, "OPTIONS"), before);
+    }
+}
+
+#[test]
+fn an_assignment_hidden_by_a_continued_comment_is_separated_from_it() {
+    let original = b"# see the manual \\\nOVS_USER_ID=\"openvswitch:hugetlbfs\"\n";
+    // systemd 252 never saw it; sh did.
+    assert_eq!(systemd_value(original, KEY), None);
+    let edited = set_twice(original, KEY, HUGETLBFS);
+    assert!(edited.changed);
+    assert_eq!(
+        edited.rewritten_for_systemd.as_deref(),
+        Some(
+            "the line above it ended with a backslash, which systemd read as continuing onto \
+             it (a blank line now separates them)"
+        )
+    );
+    assert_eq!(
+        text(&edited.content),
+        "# see the manual \\\n\nOVS_USER_ID=\"openvswitch:hugetlbfs\"\n"
+    );
+    let edited = set_twice(original, KEY, "root:root");
+    assert_eq!(
+        text(&edited.content),
+        "# see the manual \\\n\nOVS_USER_ID=\"root:root\"\n"
+    );
+}
+
+#[test]
+fn an_assignment_inside_another_value_for_systemd_is_refused_with_the_line() {
+    // systemd reads one variable, OPTIONS, from both lines: no edit keeps OPTIONS as it is.
+    let original = b"OPTIONS=\"--pidfile\" # keep \\\nOVS_USER_ID=\"root:root\"\n";
+    assert_eq!(
+        systemd_value(original, "OPTIONS").as_deref(),
+        Some("--pidfile# keep OVS_USER_ID=\"root:root\"")
+    );
+    match set(original, KEY, HUGETLBFS) {
+        Err(EditError::UnsafeValue { key, reason }) => {
+            assert_eq!(key, KEY);
+            assert_eq!(
+                reason,
+                "line 1 ends with a backslash, which systemd reads as continuing onto line 2, \
+                 where OVS_USER_ID is set, and a blank line between them would change what line \
+                 1 means (systemd before v254 would read OPTIONS differently); remove the \
+                 backslash by hand"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_command_continued_for_sh_hides_the_next_line() {
+    // sh runs `ulimit -n 2048 OVS_USER_ID=root:root`: the second line assigns nothing.
+    let original = b"ulimit -S -n 2048 \\\nOVS_USER_ID=root:root\n";
+    let file = parse(original).unwrap();
+    assert_eq!(file.get(KEY), None);
+    assert_eq!(file.unparsed_lines(), [1, 2]);
+    // At the end of the file, the appended line is kept apart from it.
+    let original = b"OPTIONS=\"\"\nulimit -S -n 2048 \\\n";
+    let edited = set_twice(original, KEY, HUGETLBFS);
+    assert_eq!(
+        text(&edited.content),
+        "OPTIONS=\"\"\nulimit -S -n 2048 \\\n\nOVS_USER_ID=\"openvswitch:hugetlbfs\"\n"
+    );
+}
+
+#[test]
+fn every_edit_reads_alike_for_real_sh_and_systemd() {
+    // The RHEL file with a continued comment in each place an edit can go.
+    let stock = text(&fixture(RHEL));
+    let shapes = [
+        stock.replace("#OVS_USER_ID", "# a \\\n#OVS_USER_ID"),
+        stock.replace("OPTIONS=\"\"", "OPTIONS=\"\" # \\"),
+        format!("{stock}# trailing \\"),
+        format!("{stock}OVS_USER_ID=root:root # old\n"),
+        stock.replace(
+            "#OVS_USER_ID=\"openvswitch:openvswitch\"",
+            "# x \\\n OVS_USER_ID=a:b",
+        ),
+    ];
+    for shape in &shapes {
+        let original = shape.as_bytes();
+        let before = sh_reads(original).expect("sh sources the original");
+        for value in [HUGETLBFS, OPENVSWITCH, ""] {
+            let edited = set_twice(original, KEY, value);
+            let after = sh_reads(&edited.content).unwrap();
+            assert_eq!(
+                after.get(KEY.as_bytes()).map(Vec::as_slice),
+                Some(value.as_bytes())
+            );
+            assert_eq!(after.get(&b"OPTIONS"[..]), before.get(&b"OPTIONS"[..]));
+        }
+    }
+}
+
+#[test]
+fn the_librarys_model_of_systemd_reads_as_this_tests_port_does() {
+    use vhostuser::sysconfig::systemd::{Systemd, read};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sysconfig");
+    let mut inputs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sysconfig"))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert!(inputs.len() >= 10);
+    inputs.extend(
+        [
+            &b"# e.g. OPTIONS=\"--foo \\\n#OVS_USER_ID=x\nA=1\n"[..],
+            b"OPTIONS=\"--pidfile\" # keep \\\nOVS_USER_ID=\"a:b\"\n",
+            b"A='x\ny' B\nC=\"q\\\nr\"\n;D=1\n  E = 2 \r\n",
+        ]
+        .map(<[u8]>::to_vec),
+    );
+    for input in &inputs {
+        assert_eq!(
+            read(input, Systemd::Before254).environment(),
+            systemd_env(input),
+            "{}",
+            text(input)
+        );
+    }
 }

@@ -228,7 +228,7 @@ pub(crate) fn ensure_absent(
         .filter_map(|e| {
             let full = path.join(&e.name);
             match e.kind {
-                Kind::Socket if table.may_be_listening(&full) => {
+                Kind::Socket if table.in_use(&full) => {
                     Some(format!("{} (a socket in use)", e.name))
                 }
                 Kind::Socket => None,

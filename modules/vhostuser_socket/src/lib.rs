@@ -14,7 +14,7 @@ use std::path::Path;
 use ansible_module::{ArgSpec, Ctx, Diff, Failure, Kind, Lit, ModuleResult, Opt};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use vhostuser::identity::{self, Account, GroupInfo};
+use vhostuser::identity::{self, Account, GroupInfo, Unresolved};
 
 const OPTIONS: &[Opt] = &[
     Opt::new("path", Kind::Path).default(Lit::Str("/var/lib/vhost_sockets")),
@@ -74,14 +74,17 @@ fn wanted(params: &Params, result: &mut ModuleResult) -> Result<Wanted, Failure>
     if let Some(warning) = warning {
         result.warn(warning);
     }
-    let owner = identity::resolve_user(&params.owner).ok_or_else(|| {
-        Failure::new(format!(
+    let owner = identity::resolve_user(&params.owner).map_err(|e| match e {
+        Unresolved::Missing => Failure::new(format!(
             "owner '{}' does not exist on this host; create the user first",
             params.owner
-        ))
+        )),
+        Unresolved::NotAnId(why) => Failure::new(format!("owner: {why}; give a user name or uid")),
     })?;
-    let group = identity::resolve_group(&params.group)
-        .ok_or_else(|| Failure::new(identity::missing_group(&params.group)))?;
+    let group = identity::resolve_group(&params.group).map_err(|e| match e {
+        Unresolved::Missing => Failure::new(identity::missing_group(&params.group)),
+        Unresolved::NotAnId(why) => Failure::new(format!("group: {why}; give a group name or gid")),
+    })?;
     Ok(Wanted {
         owner,
         group,

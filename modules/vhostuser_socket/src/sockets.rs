@@ -9,9 +9,9 @@ use ansible_module::{Ctx, Failure, ModuleResult};
 use serde::Serialize;
 use serde_json::{Value, json};
 use vhostuser::identity;
-use vhostuser::nofollow::{Dir, Entry, Kind, mode_text};
+use vhostuser::nofollow::{Dir, Entry, EntryHandle, Kind, Place, mode_text};
 use vhostuser::qemu_procs::qemu_processes;
-use vhostuser::unix_sockets::{SocketTable, socket_table};
+use vhostuser::unix_sockets::{SocketTable, sockets_in_use};
 
 use crate::directory::kind_name;
 use crate::{Params, SocketPolicy, Wanted};
@@ -62,17 +62,11 @@ pub(crate) struct Skipped {
     pub reason: String,
 }
 
-/// Who uses which socket: the kernel's tables, plus the sockets running QEMUs name. A socket
-/// is only called stale when nothing says it may be in use.
+/// Who uses which socket, by the library's one rule (the kernel's tables, the sockets running
+/// QEMUs name, and a `connect()` before anything is called stale).
 pub(crate) fn in_use() -> SocketTable {
     let proc_root = Path::new("/proc");
-    let mut table = socket_table(proc_root);
-    let named = qemu_processes(proc_root)
-        .into_iter()
-        .flat_map(|q| q.vhost_user)
-        .map(|c| c.path.into());
-    table.also_in_use(named);
-    table
+    sockets_in_use(proc_root, &qemu_processes(proc_root))
 }
 
 /// Checks (and with `sockets: fix` repairs) every socket; removes stale ones on request.
@@ -87,34 +81,44 @@ pub(crate) fn reconcile(
         .entries()
         .map_err(|e| Failure::new(format!("could not list {}: {e}", dir.path.display())))?;
     let table = in_use();
+    let place = dir
+        .place()
+        .map_err(|e| Failure::new(format!("could not stat {}: {e}", dir.path.display())))?;
     let (mut reports, mut skipped, mut changed) = (Vec::new(), Vec::new(), false);
-    for entry in &entries {
-        let path = dir.path.join(&entry.name);
-        if entry.kind != Kind::Socket {
-            let reason = if entry.kind == Kind::Symlink {
+    for listed in &entries {
+        let path = dir.path.join(&listed.name);
+        let kind = listed.kind;
+        if kind != Kind::Socket {
+            let reason = if kind == Kind::Symlink {
                 "a symbolic link: never followed, left alone".to_owned()
             } else {
-                format!("a {}, not a socket: left alone", kind_name(entry.kind))
+                format!("a {}, not a socket: left alone", kind_name(kind))
             };
             result.warn(format!("{}: {reason}", path.display()));
             skipped.push(Skipped {
                 path: path.display().to_string(),
-                kind: entry.kind,
+                kind,
                 reason,
             });
             continue;
         }
-        let mut report = SocketReport::from_entry(&path, entry, table.may_be_listening(&path));
+        // Everything below goes through this descriptor, checked first: a socket swapped for a
+        // hard link to one outside the directory is never what gets changed.
+        let Some((handle, entry)) = checked(dir, &place, listed, &path, &mut skipped, result)?
+        else {
+            continue;
+        };
+        let mut report = SocketReport::from_entry(&path, &entry, table.in_use(&path));
         if !report.listening && params.remove_stale {
             report.removed = true;
             changed = true;
             if !ctx.check_mode {
-                dir.remove(entry).map_err(|e| {
+                dir.remove(&entry).map_err(|e| {
                     Failure::new(format!("could not remove {}: {e}", path.display()))
                 })?;
             }
         } else {
-            changed |= reconcile_socket(dir, entry, &mut report, wanted, params.sockets, ctx)?;
+            changed |= reconcile_socket(&handle, &entry, &mut report, wanted, params.sockets, ctx)?;
         }
         reports.push(report);
     }
@@ -134,8 +138,52 @@ pub(crate) fn reconcile(
     Ok((reports, skipped, changed))
 }
 
-fn reconcile_socket(
+/// Opens a listed socket and checks it through the descriptor: still a socket, in the
+/// directory's mount, with no other name. `None` (with the reason in `skipped` and a warning)
+/// when it is to be left alone, or is gone. The entry returned has the descriptor's stat.
+fn checked(
     dir: &Dir,
+    place: &Place,
+    listed: &Entry,
+    path: &Path,
+    skipped: &mut Vec<Skipped>,
+    result: &mut ModuleResult,
+) -> Result<Option<(EntryHandle, Entry)>, Failure> {
+    let handle = match dir.entry(listed) {
+        Ok(handle) => handle,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Failure::new(format!(
+                "could not open {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let stat = handle
+        .stat()
+        .map_err(|e| Failure::new(format!("could not stat {}: {e}", path.display())))?;
+    let outside = place
+        .contains(&handle, &stat)
+        .map_err(|e| Failure::new(format!("could not check {}: {e}", path.display())))?;
+    if let Some(why) = outside {
+        let reason = format!("{why}: left alone");
+        result.warn(format!("{}: {reason}", path.display()));
+        skipped.push(Skipped {
+            path: path.display().to_string(),
+            kind: Kind::Socket,
+            reason,
+        });
+        return Ok(None);
+    }
+    let entry = Entry {
+        stat,
+        ..listed.clone()
+    };
+    Ok(Some((handle, entry)))
+}
+
+fn reconcile_socket(
+    handle: &EntryHandle,
     entry: &Entry,
     report: &mut SocketReport,
     wanted: &Wanted,
@@ -170,9 +218,6 @@ fn reconcile_socket(
     }
     let new_mode = (stat.st_mode & 0o7777) | GROUP_RW;
     if !ctx.check_mode {
-        let handle = dir
-            .entry(entry)
-            .map_err(|e| Failure::new(format!("could not open {}: {e}", report.path)))?;
         if wrong_group {
             handle.chown(None, Some(wanted.group.gid)).map_err(|e| {
                 Failure::new(format!(

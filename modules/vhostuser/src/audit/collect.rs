@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use super::facts::{
@@ -17,7 +17,7 @@ use crate::identity;
 use crate::ovsdb::{Atom, Client, Condition, Error, Operation, Row, Uuid};
 use crate::procfs::processes_named;
 use crate::qemu_procs::qemu_processes;
-use crate::unix_sockets::socket_table;
+use crate::unix_sockets::sockets_in_use;
 use crate::{qemu_conf, sysconfig};
 
 /// Where to read from; the module's options.
@@ -279,7 +279,9 @@ fn foreign_in_ovs_paths(facts: &Facts, expected: &Expected) -> Vec<PathFacts> {
 
 /// A group by name or number, as qemu.conf and `OVS_USER_ID` may give it.
 fn gid_of(spec: &str) -> Option<u32> {
-    identity::resolve_group(spec.trim_start_matches('+')).map(|g| g.gid)
+    identity::resolve_group(spec.trim_start_matches('+'))
+        .ok()
+        .map(|g| g.gid)
 }
 
 fn accounts(facts: &Facts, expected: &Expected) -> AccountFacts {
@@ -289,6 +291,7 @@ fn accounts(facts: &Facts, expected: &Expected) -> AccountFacts {
     AccountFacts {
         group_gid: identity::group(&expected.group).map(|g| g.gid),
         gid_holder: identity::resolve_group(&expected.gid.to_string())
+            .ok()
             .map(|g| g.name)
             .filter(|name| *name != expected.gid.to_string()),
         ovs_group_gid: gid_of(&ovs_group),
@@ -318,18 +321,10 @@ fn sockets(facts: &Facts, expected: &Expected, proc_root: &Path) -> BTreeMap<Str
     for domain in facts.domains.iter().flatten() {
         named.extend(domain.interfaces.iter().filter_map(|i| i.path.clone()));
     }
-    let mut table = socket_table(proc_root);
-    // A socket a running QEMU names is in use, whatever the tables can show.
-    table.also_in_use(
-        facts
-            .qemus
-            .iter()
-            .flat_map(|q| q.vhost_user.iter())
-            .map(|c| PathBuf::from(&c.path)),
-    );
+    let table = sockets_in_use(proc_root, &facts.qemus);
     let entry = |path: String| {
         let file = path_facts(&path, false);
-        let listening = table.may_be_listening(Path::new(&path));
+        let listening = table.in_use(Path::new(&path));
         let peers = table.peers_of(Path::new(&path));
         (
             path,

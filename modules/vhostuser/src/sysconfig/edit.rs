@@ -1,9 +1,11 @@
 //! The editor: plans byte splices against the parsed original and reads the result back before
 //! handing it out.
 
-use super::parser::parse;
+use super::parser::{ends_with_escape, parse};
+use super::systemd::{self, Systemd};
 use super::{EditError, Edited, File, Located, is_valid_key};
 use crate::text::line_ending;
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 /// Sets `key` to `value`, touching no other byte, so that sh and systemd both read `value`.
@@ -27,6 +29,14 @@ use std::ops::Range;
 ///   if the file lacks a final one. New text uses the file's line ending (CRLF when most lines
 ///   end so).
 ///
+/// When the line above the key's runs on into it for sh or systemd (it ends with a backslash:
+/// a command, a value or its trailing comment, or a comment before systemd v254), a blank line
+/// goes between them, so the key's line stands alone; if that would change what the line above
+/// means (a value that would lose the line it swallows), the edit is refused naming the line.
+/// Every result is read back by this module's parser and by the model of systemd's reader, for
+/// both of its readings of comments: the key must read as `value` and every other variable as
+/// before, or nothing is handed out.
+///
 /// A value that would need escaping in double quotes or that sh would expand is refused rather
 /// than escaped: sh and systemd then read the written line alike. An edit is refused too when
 /// another line makes systemd refuse the whole file (a value that is not UTF-8), and when an
@@ -44,38 +54,107 @@ pub fn set(original: &[u8], key: &str, value: &str) -> Result<Edited, EditError>
     let file = parse(original).map_err(EditError::Parse)?;
     let found = file.located(key);
     systemd_loads(&file, &found).map_err(unsafe_value)?;
-    let plan = match found.split_last() {
-        Some((last, earlier)) => {
-            systemd_agrees(&file, last).map_err(unsafe_value)?;
-            continued_comment(&file, &found).map_err(unsafe_value)?;
-            in_place(&file, last, earlier, value)
-        }
-        None => Plan {
-            edits: vec![new_line(&file, key, value)],
-            commented_duplicates: Vec::new(),
-            rewritten_for_systemd: None,
-        },
+    if let Some(last) = found.last() {
+        systemd_agrees(&file, last).map_err(unsafe_value)?;
+        continued_comment(&file, &found).map_err(unsafe_value)?;
+    }
+    let plan = plan(&file, &found, key, value, false);
+    let content = splice(original, plan.edits.clone());
+    let Err(misread) = read_back(original, &content, key, value) else {
+        return Ok(edited(original, content, plan));
     };
-    let content = splice(original, plan.edits);
-    read_back(&content, key, value)?;
-    Ok(Edited {
+    // The line above where the key goes may run on into it for one of the readers (a backslash
+    // at its end): a blank line ends that, if nothing else then reads differently.
+    let Some(continuing) = continued_into(&file, plan.line) else {
+        return Err(unsafe_value(misread));
+    };
+    let separated = plan_separated(&file, &found, key, value);
+    let content = splice(original, separated.edits.clone());
+    match read_back(original, &content, key, value) {
+        Ok(()) => Ok(edited(original, content, separated)),
+        Err(why) => Err(unsafe_value(format!(
+            "line {above} ends with a backslash, which {continuing} reads as continuing onto \
+             line {line}, where {key} is set, and a blank line between them would change what \
+             line {above} means ({why}); remove the backslash by hand",
+            above = plan.line - 1,
+            line = plan.line,
+        ))),
+    }
+}
+
+fn edited(original: &[u8], content: Vec<u8>, plan: Plan) -> Edited {
+    Edited {
         changed: content != original,
         content,
         commented_duplicates: plan.commented_duplicates,
         rewritten_for_systemd: plan.rewritten_for_systemd,
-    })
+    }
+}
+
+/// Who reads `line` of the file as part of the line above it, if anyone does. The line after
+/// the last is where an edit appends; a missing final line ending counts as written, as the
+/// edit writes it.
+fn continued_into(file: &File, line: usize) -> Option<&'static str> {
+    if line < 2 {
+        return None;
+    }
+    if file.sh_continued.contains(&line) {
+        return Some("sh");
+    }
+    let mut padded = file.bytes.clone();
+    if padded.last().is_some_and(|&b| b != b'\n') {
+        padded.push(b'\n');
+    }
+    let since = systemd::read(&padded, Systemd::Since254).is_continued(line);
+    let before = systemd::read(&padded, Systemd::Before254).is_continued(line);
+    match (since, before) {
+        (true, _) => Some("systemd"),
+        (false, true) => Some("systemd before v254 (RHEL 9 has 252)"),
+        (false, false) => None,
+    }
+}
+
+/// What to change for `key`: rewrite its effective assignment in place, or write a new line.
+/// With `separate`, a blank line goes right above the key's assignment.
+fn plan(file: &File, found: &[&Located], key: &str, value: &str, separate: bool) -> Plan {
+    match found.split_last() {
+        Some((last, earlier)) => in_place(file, last, earlier, value, separate),
+        None => new_line(file, key, value, separate),
+    }
+}
+
+fn plan_separated(file: &File, found: &[&Located], key: &str, value: &str) -> Plan {
+    let mut plan = plan(file, found, key, value, true);
+    // Only the blank line was needed: the line itself already held the value for both.
+    if plan.rewritten_for_systemd.is_none() && plan.edits.len() == 1 && !found.is_empty() {
+        plan.rewritten_for_systemd = Some(SEPARATED.to_owned());
+    }
+    plan
 }
 
 /// The edits for one call of [`set`] and what to report about them.
+#[derive(Debug, Clone)]
 struct Plan {
     edits: Vec<Edit>,
     commented_duplicates: Vec<usize>,
     rewritten_for_systemd: Option<String>,
+    /// 1-based line of the original where the key's assignment is (or goes: one past the last
+    /// line when appended).
+    line: usize,
 }
+
+const SEPARATED: &str = "the line above it ended with a backslash, which systemd read as \
+    continuing onto it (a blank line now separates them)";
 
 /// Rewrites the effective assignment unless both readers already get `value` from it, and
 /// comments out the shadowed ones.
-fn in_place(file: &File, last: &Located, earlier: &[&Located], value: &str) -> Plan {
+fn in_place(
+    file: &File,
+    last: &Located,
+    earlier: &[&Located],
+    value: &str,
+    separate: bool,
+) -> Plan {
     let mut edits: Vec<Edit> = earlier
         .iter()
         .map(|shadowed| Edit {
@@ -83,6 +162,13 @@ fn in_place(file: &File, last: &Located, earlier: &[&Located], value: &str) -> P
             text: b"#".to_vec(),
         })
         .collect();
+    if separate {
+        // Before any edit of the line itself, which `splice` keeps in this order.
+        edits.push(Edit {
+            range: last.line_start..last.line_start,
+            text: line_ending(&file.bytes).to_vec(),
+        });
+    }
     let misread = systemd_misreads(last);
     let right = last.raw == value.as_bytes();
     if misread.is_some() {
@@ -97,6 +183,7 @@ fn in_place(file: &File, last: &Located, earlier: &[&Located], value: &str) -> P
         edits,
         commented_duplicates: earlier.iter().map(|l| l.assignment.line).collect(),
         rewritten_for_systemd: misread.filter(|_| right).map(str::to_owned),
+        line: last.assignment.line,
     }
 }
 
@@ -161,14 +248,9 @@ fn systemd_loads(file: &File, found: &[&Located]) -> Result<(), String> {
 /// next line for systemd before v254 (RHEL 9 has 252), which then loses that line.
 fn continued_comment(file: &File, found: &[&Located]) -> Result<(), String> {
     let continued = found.iter().find(|l| {
-        l.comment.as_ref().is_some_and(|c| {
-            let trailing = file.bytes[c.clone()]
-                .iter()
-                .rev()
-                .take_while(|&&b| b == b'\\')
-                .count();
-            trailing % 2 == 1
-        })
+        l.comment
+            .as_ref()
+            .is_some_and(|c| ends_with_escape(&file.bytes[c.clone()]))
     });
     match continued {
         None => Ok(()),
@@ -239,7 +321,7 @@ fn check_value(value: &str) -> Result<(), String> {
 }
 
 /// One splice: replace `range` of the original with `text`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Edit {
     range: Range<usize>,
     text: Vec<u8>,
@@ -247,7 +329,9 @@ struct Edit {
 
 /// `KEY="value"` in place of the key's last template line, or appended at the end. The template
 /// is passed over when a line that only systemd reads as an assignment of the key follows it.
-fn new_line(file: &File, key: &str, value: &str) -> Edit {
+fn new_line(file: &File, key: &str, value: &str, separate: bool) -> Plan {
+    let src = &file.bytes;
+    let eol = line_ending(src);
     let line = assignment_line(key, value);
     let template = file.templates.iter().rev().find(|t| t.key == key);
     let overridden = |start: usize| {
@@ -255,26 +339,37 @@ fn new_line(file: &File, key: &str, value: &str) -> Edit {
             .iter()
             .any(|s| s.key == key && s.at > start)
     };
+    let plan = |edit: Edit, line: usize| Plan {
+        edits: vec![edit],
+        commented_duplicates: Vec::new(),
+        rewritten_for_systemd: None,
+        line,
+    };
     if let Some(template) = template.filter(|t| !overridden(t.text.start)) {
-        return Edit {
+        let mut text = if separate { eol.to_vec() } else { Vec::new() };
+        text.extend(line);
+        let edit = Edit {
             range: template.text.clone(),
-            text: line,
+            text,
         };
+        return plan(edit, template.line);
     }
-    let src = &file.bytes;
-    let eol = line_ending(src);
     let mut text = match src.last() {
         None | Some(b'\n') => Vec::new(),
         // A final CR already reads as a line ending's start: complete it rather than add one.
         Some(b'\r') => b"\n".to_vec(),
         Some(_) => eol.to_vec(),
     };
+    if separate {
+        text.extend_from_slice(eol);
+    }
     text.extend(line);
     text.extend_from_slice(eol);
-    Edit {
+    let edit = Edit {
         range: src.len()..src.len(),
         text,
-    }
+    };
+    plan(edit, file.line_count + 1)
 }
 
 fn splice(src: &[u8], mut edits: Vec<Edit>) -> Vec<u8> {
@@ -291,30 +386,71 @@ fn splice(src: &[u8], mut edits: Vec<Edit>) -> Vec<u8> {
     out
 }
 
-/// Parses the result and checks that `key` is assigned once, to `value`, in a line that systemd
-/// reads as sh does and that no line only systemd reads overrides: a file that would be misread
-/// is never handed out, whatever bug the splicing above might have.
-fn read_back(content: &[u8], key: &str, value: &str) -> Result<(), EditError> {
-    let unsafe_value = |reason: String| EditError::UnsafeValue {
-        key: key.to_owned(),
-        reason,
-    };
-    let file = parse(content)
-        .map_err(|e| unsafe_value(format!("the edited file would not parse ({e})")))?;
+/// Checks the result as both readers read it, whatever bug the planning above might have:
+/// for sh (this module's parser) and for systemd (both readings of a comment's backslash),
+/// `key` must read as `value` and every other variable as it did before. For sh, `key` must
+/// also be assigned once, in a line that systemd reads as sh does and that no line only systemd
+/// reads overrides. The reason says what would be misread.
+fn read_back(original: &[u8], content: &[u8], key: &str, value: &str) -> Result<(), String> {
+    let file = parse(content).map_err(|e| format!("the edited file would not parse ({e})"))?;
     let found = file.located(key);
-    match found[..] {
-        [only]
-            if only.raw == value.as_bytes()
+    let clean = match found[..] {
+        [only] => {
+            only.raw == value.as_bytes()
                 && systemd_misreads(only).is_none()
                 && systemd_agrees(&file, only).is_ok()
-                && file.systemd_rejects.is_empty() =>
-        {
-            Ok(())
+                && file.systemd_rejects.is_empty()
         }
-        _ => Err(unsafe_value(
-            "the edited file would not read back with the wanted value".to_owned(),
-        )),
+        _ => false,
+    };
+    if !clean {
+        return Err("the edited file would not read back with the wanted value".to_owned());
     }
+    // The original parsed already (`set` parses it first).
+    let before = parse(original).map_err(|e| e.to_string())?;
+    if let Some(other) = changed_name(&sh_values(&before), &sh_values(&file), key) {
+        return Err(format!("sh would read {other} differently"));
+    }
+    for version in Systemd::ALL {
+        let who = match version {
+            Systemd::Before254 => "systemd before v254",
+            Systemd::Since254 => "systemd",
+        };
+        let after = systemd::read(content, version);
+        let values = after.values();
+        if after.environment().is_none() {
+            return Err(format!("{who} would refuse the edited file"));
+        }
+        if values.get(key.as_bytes()) != Some(&value.as_bytes()) {
+            return Err(format!("{who} would not read {key} as set"));
+        }
+        let old = systemd::read(original, version);
+        if let Some(other) = changed_name(&old.values(), &values, key) {
+            return Err(format!("{who} would read {other} differently"));
+        }
+    }
+    Ok(())
+}
+
+/// The effective value of each variable as sh reads it.
+fn sh_values(file: &File) -> BTreeMap<&[u8], &[u8]> {
+    file.assignments
+        .iter()
+        .map(|l| (l.assignment.key.as_bytes(), l.raw.as_slice()))
+        .collect()
+}
+
+/// A variable other than `key` whose value differs between the two readings, if any.
+fn changed_name(
+    before: &BTreeMap<&[u8], &[u8]>,
+    after: &BTreeMap<&[u8], &[u8]>,
+    key: &str,
+) -> Option<String> {
+    before
+        .keys()
+        .chain(after.keys())
+        .find(|name| **name != key.as_bytes() && before.get(**name) != after.get(**name))
+        .map(|name| String::from_utf8_lossy(name).into_owned())
 }
 
 #[cfg(test)]
@@ -373,7 +509,7 @@ mod tests {
 
     #[test]
     fn read_back_refuses_a_wrong_or_repeated_value() {
-        assert_eq!(read_back(b"K=\"v\"\n", "K", "v"), Ok(()));
+        assert_eq!(read_back(b"", b"K=\"v\"\n", "K", "v"), Ok(()));
         for content in [
             &b"K=w\n"[..],
             b"K=v\nK=v\n",
@@ -385,10 +521,7 @@ mod tests {
             b"K=v\nA=\xfc\n",
         ] {
             assert!(
-                matches!(
-                    read_back(content, "K", "v"),
-                    Err(EditError::UnsafeValue { .. })
-                ),
+                read_back(b"", content, "K", "v").is_err(),
                 "{}",
                 String::from_utf8_lossy(content)
             );

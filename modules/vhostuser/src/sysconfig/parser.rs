@@ -19,10 +19,21 @@ pub fn parse(bytes: &[u8]) -> Result<File, ParseError> {
         unparsed: Vec::new(),
         systemd_only: Vec::new(),
         systemd_rejects: Vec::new(),
+        sh_continued: Vec::new(),
+        line_count: 0,
     };
+    let mut continues = false;
     for (index, text) in lines(bytes).into_iter().enumerate() {
         let number = index + 1;
-        let line = read_line(&bytes[text.clone()]).map_err(|e| e.located(bytes, &text, number))?;
+        file.line_count = number;
+        let mut line =
+            read_line(&bytes[text.clone()]).map_err(|e| e.located(bytes, &text, number))?;
+        if continues {
+            // sh reads this line as more words of the command above it.
+            file.sh_continued.push(number);
+            line = Line::Unparsed;
+        }
+        continues = line == Line::Unparsed && ends_with_escape(&bytes[text.clone()]);
         if systemd_rejects(&line, &bytes[text.clone()]) {
             file.systemd_rejects.push(number);
         }
@@ -30,7 +41,11 @@ pub fn parse(bytes: &[u8]) -> Result<File, ParseError> {
             Line::Blank | Line::Comment { template: None } => {}
             Line::Comment {
                 template: Some(key),
-            } => file.templates.push(Template { key, text }),
+            } => file.templates.push(Template {
+                key,
+                text,
+                line: number,
+            }),
             Line::Assignment {
                 key,
                 exported,
@@ -62,7 +77,16 @@ pub fn parse(bytes: &[u8]) -> Result<File, ParseError> {
             }
         }
     }
+    if continues {
+        file.sh_continued.push(file.line_count + 1);
+    }
     Ok(file)
+}
+
+/// Whether `text` ends with a backslash that escapes the line ending (an odd number of them):
+/// sh then joins the next line to this one.
+pub(super) fn ends_with_escape(text: &[u8]) -> bool {
+    text.iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
 }
 
 /// The text of each line: up to its LF, without a CR right before it. A CR that ends the file
