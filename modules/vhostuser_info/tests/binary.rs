@@ -1,0 +1,73 @@
+//! The built `vhostuser_info` binary on inputs that must never make it panic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+/// A directory of this test's own, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn create(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("nfv-info-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs the module on a node whose every source is missing, so it answers from what it can see.
+fn run(dir: &TempDir, extra: &Value) -> (Value, i32) {
+    let path = |name: &str| dir.0.join(name).to_string_lossy().into_owned();
+    let mut args = json!({
+        "_ansible_module_name": "nfv.vhostuser.vhostuser_info",
+        "ovsdb": format!("unix:{}", path("db.sock")),
+        "ovs_rundir": path("run"),
+        "virsh_command": [path("no-virsh")],
+        "qemu_conf_path": path("qemu.conf"),
+        "sysconfig_path": path("openvswitch"),
+        "socket_dir": path("vhost_sockets"),
+        "hugepages_path": path("hugepages"),
+        "ovs_paths": [path("etc-openvswitch")],
+    });
+    args.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let file = dir.0.join("args");
+    std::fs::write(&file, args.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vhostuser_info"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    let answer = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    (answer, out.status.code().unwrap())
+}
+
+#[test]
+fn the_largest_timeout_is_saturated_not_a_panic() {
+    let dir = TempDir::create("timeout");
+    for timeout in [json!(i64::MAX), json!("9223372036854775807")] {
+        let (out, code) = run(&dir, &json!({"timeout": timeout}));
+        let msg = out["msg"].as_str().unwrap_or_default();
+        assert!(!msg.contains("internal error"), "{out}");
+        assert!(!msg.contains("overflow"), "{out}");
+        assert_eq!(code, 0, "{out}");
+        assert!(out["unavailable"]["ovsdb"].is_string(), "{out}");
+    }
+}
+
+#[test]
+fn a_timeout_of_zero_is_refused_in_ansibles_words() {
+    let dir = TempDir::create("zero");
+    let (out, code) = run(&dir, &json!({"timeout": 0}));
+    assert_eq!((code, &out["failed"]), (1, &json!(true)), "{out}");
+    assert!(out["msg"].as_str().unwrap().contains("timeout"), "{out}");
+}
