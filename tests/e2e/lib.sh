@@ -1,0 +1,83 @@
+# Shared by tests/e2e/run and its scenarios: sandbox hosts, the collection's playbooks run by
+# name over SSH, checks of the nodes' real state, and the count of what passed. Sourced.
+# shellcheck shell=bash
+
+E2E=$ROOT/tests/e2e
+HOST=$ROOT/tests/sandbox/host
+OUT=$BUILD_DIR/e2e
+passed=0
+failed=0
+failures=()
+
+# check DESCRIPTION CMD...: one assertion; the command's output is shown when it fails.
+check() {
+    local what=$1 out
+    shift
+    if out=$("$@" 2>&1); then
+        passed=$((passed + 1))
+        printf '  ok   %s\n' "$what"
+    else
+        failed=$((failed + 1))
+        failures+=("$what")
+        printf '  FAIL %s\n' "$what"
+        [ -z "$out" ] || printf '%s\n' "$out" | tail -n 20 | sed 's/^/       /'
+    fi
+}
+
+# Inside a sandbox host, as root.
+on() {
+    local name=$1
+    shift
+    "$HOST" exec "$name" -- "$@"
+}
+
+# A playbook of the collection, by name, against the running sandbox hosts; the output is kept
+# in $OUT/<log>.log and its PLAY RECAP in $OUT/<log>.recap. Returns ansible-playbook's status.
+play() {
+    local log=$1 rc=0
+    shift
+    mkdir -p "$OUT"
+    (cd "$WORK" && ansible-playbook -i "$INVENTORY" "$@") >"$OUT/$log.log" 2>&1 || rc=$?
+    sed -n '/^PLAY RECAP/,$p' "$OUT/$log.log" >"$OUT/$log.recap"
+    return "$rc"
+}
+
+# The sum of one PLAY RECAP counter (changed, failed, ...) over every host of a play's log.
+recap() {
+    local log=$1 key=$2
+    grep -o "$key=[0-9]*" "$OUT/$log.recap" | cut -d= -f2 | awk '{s += $1} END {print s + 0}'
+}
+
+log_has() { grep -qF -- "$2" "$OUT/$1.log"; }
+log_lacks() { ! grep -qF -- "$2" "$OUT/$1.log"; }
+
+ovs_get() { on "$1" ovs-vsctl --timeout=10 get Interface "$2" "$3" | tr -d '"'; }
+port_type_is() { [ "$(ovs_get "$1" "$2" type)" = "$3" ]; }
+port_connected() { [ "$(ovs_get "$1" "$2" status:status)" = connected ]; }
+# The domain's persistent definition names this socket in this mode.
+domain_source_is() {
+    on "$1" virsh dumpxml --inactive "$2" | grep -q "<source type='unix' path='$3' mode='$4'"
+}
+domain_state_is() { [ "$(on "$1" virsh domstate "$2" | head -n 1)" = "$3" ]; }
+# stat of a path inside the host: '%U:%G %a %F'.
+stat_is() { [ "$(on "$1" stat -c '%U:%G %a %F' "$2")" = "$3" ]; }
+sum_of() { on "$1" sha256sum "$2" | cut -d' ' -f1; }
+vswitchd_pid() { on "$1" sh -c 'cat /var/run/openvswitch/ovs-vswitchd.pid'; }
+
+# Headless Chromium on a file: the DOM after rendering into $2, a screenshot into $3.
+chromium_render() {
+    local page=$1 dom=$2 shot=$3 profile
+    profile=$(mktemp -d /tmp/nfv-e2e-chromium.XXXXXX)
+    local flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+        --disable-background-networking --disable-component-update --disable-sync
+        --user-data-dir="$profile")
+    timeout 120 chromium "${flags[@]}" --dump-dom "file://$page" >"$dom" 2>"$dom.err" &&
+        timeout 120 chromium "${flags[@]}" --window-size=1280,2000 --screenshot="$shot" "file://$page" \
+            >/dev/null 2>>"$dom.err"
+    local rc=$?
+    rm -rf "$profile"
+    return "$rc"
+}
+
+# The command fails (for checks that expect a refusal).
+fails() { ! "$@"; }
