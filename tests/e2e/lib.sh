@@ -81,3 +81,16 @@ chromium_render() {
 
 # The command fails (for checks that expect a refusal).
 fails() { ! "$@"; }
+
+# HOST has exactly N interfaces of type dpdkvhostuser, every one connected.
+legacy_connected() {
+    local statuses
+    statuses=$(on "$1" ovs-vsctl --timeout=10 --format=csv --no-headings --columns=status find Interface type=dpdkvhostuser)
+    [ "$(grep -c . <<<"$statuses")" = "$2" ] && ! grep -v 'status=connected' <<<"$statuses" | grep -q .
+}
+# HOST has exactly N interfaces of type dpdkvhostuserclient, every one connected.
+client_connected() {
+    local statuses
+    statuses=$(on "$1" ovs-vsctl --timeout=10 --format=csv --no-headings --columns=status find Interface type=dpdkvhostuserclient)
+    [ "$(grep -c . <<<"$statuses")" = "$2" ] && ! grep -v 'status=connected' <<<"$statuses" | grep -q .
+}
