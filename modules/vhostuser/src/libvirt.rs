@@ -29,8 +29,10 @@
 mod dir;
 mod domain;
 mod error;
+mod manage;
 mod process;
 mod script;
+mod source_edit;
 mod virsh;
 mod xml;
 
@@ -40,7 +42,9 @@ pub use domain::{
     VhostUserInterface,
 };
 pub use error::{DomainError, Error};
+pub use manage::{DomainInfo, ManageError, Snapshot};
 pub use script::quote;
+pub use source_edit::{Definition, EditError, InterfaceXml, SourceChange, redact_passwords};
 pub use virsh::{DomainRead, DomainState, Listed, Virsh};
 pub use xml::{XmlError, parse_domain};
 

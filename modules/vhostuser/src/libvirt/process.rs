@@ -2,7 +2,7 @@
 //! with its whole process group, by the group id the child was given at spawn (its pid), never
 //! by name, so a `sh -c` wrapper and what it started go too.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -33,7 +33,18 @@ pub(crate) enum RunError {
 
 /// Runs `argv` with stdin from /dev/null and `LC_ALL=C` (messages in English, so they mean the
 /// same to whoever reads the report), collecting its output until it exits or `deadline`.
+#[cfg(test)]
 pub(crate) fn run(argv: &[String], deadline: Instant) -> Result<Finished, RunError> {
+    run_with_input(argv, None, deadline)
+}
+
+/// [`run`], with `input` written to the command's stdin (on a thread of its own, so that a
+/// command that prints before it reads cannot block on a full pipe) and then closed.
+pub(crate) fn run_with_input(
+    argv: &[String],
+    input: Option<Vec<u8>>,
+    deadline: Instant,
+) -> Result<Finished, RunError> {
     let Some((program, rest)) = argv.split_first() else {
         return Err(RunError::Spawn(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -43,13 +54,23 @@ pub(crate) fn run(argv: &[String], deadline: Instant) -> Result<Finished, RunErr
     let mut child = Command::new(program)
         .args(rest)
         .env("LC_ALL", "C")
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // Its own process group, so that a timeout can kill everything it started.
         .process_group(0)
         .spawn()
         .map_err(RunError::Spawn)?;
+    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+        // A command that exits without reading gets EPIPE here, which only ends the thread.
+        thread::spawn(move || {
+            let _ = stdin.write_all(&bytes);
+        });
+    }
     let pipes = Pipes::start(&mut child);
 
     let mut stdout = None;
@@ -181,6 +202,15 @@ mod tests {
         assert_eq!(done.stdout, b"out\n");
         assert_eq!(done.stderr, b"err\n");
         assert_eq!(done.status.code(), Some(3));
+    }
+
+    #[test]
+    fn input_reaches_stdin_even_past_a_pipe_buffer() {
+        let input = vec![b'x'; 1_000_000];
+        let done = run_with_input(&argv(&["wc", "-c"]), Some(input), soon()).unwrap();
+        assert_eq!(String::from_utf8_lossy(&done.stdout).trim(), "1000000");
+        let ignored = run_with_input(&argv(&["true"]), Some(vec![b'x'; 1_000_000]), soon());
+        assert!(ignored.unwrap().status.success(), "EPIPE is not an error");
     }
 
     #[test]

@@ -145,6 +145,16 @@ impl Virsh {
 
     /// Runs `command [-r] [-c uri] script` and insists on exit status 0.
     fn run(&self, script: &str, deadline: Instant) -> Result<Output, Error> {
+        self.run_with_input(script, None, deadline)
+    }
+
+    /// [`Virsh::run`] with `input` on virsh's stdin (for `define /dev/stdin`).
+    pub(super) fn run_with_input(
+        &self,
+        script: &str,
+        input: Option<Vec<u8>>,
+        deadline: Instant,
+    ) -> Result<Output, Error> {
         let mut argv = self.command.clone();
         if self.readonly {
             argv.push("-r".to_owned());
@@ -153,7 +163,7 @@ impl Virsh {
             argv.extend(["-c".to_owned(), uri.clone()]);
         }
         argv.push(script.to_owned());
-        match process::run(&argv, deadline) {
+        match process::run_with_input(&argv, input, deadline) {
             Ok(Finished {
                 status,
                 stdout,
@@ -201,7 +211,7 @@ impl Virsh {
     }
 
     /// `command -r -c uri`, for messages.
-    fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         let mut text = self.command.join(" ");
         if self.readonly {
             text.push_str(" -r");
@@ -225,9 +235,9 @@ const STATES: [(DomainState, &str); 4] = [
 
 /// What virsh printed, as text.
 #[derive(Debug)]
-struct Output {
-    stdout: String,
-    stderr: String,
+pub(super) struct Output {
+    pub stdout: String,
+    pub stderr: String,
 }
 
 fn stderr_note(stderr: &str) -> String {

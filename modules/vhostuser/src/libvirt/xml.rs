@@ -324,7 +324,7 @@ fn reconnect(e: &BytesStart) -> Result<Reconnect, String> {
 
 /// An attribute's value with references resolved; duplicates and malformed attributes are
 /// errors, as they are for libxml2.
-fn attr(e: &BytesStart, key: &str) -> Result<Option<String>, String> {
+pub(super) fn attr(e: &BytesStart, key: &str) -> Result<Option<String>, String> {
     let element = e.name().as_ref().to_owned();
     let mut found = None;
     for attribute in e.attributes() {

@@ -66,9 +66,10 @@ fn legacy_domain(ctx: &Ctx, domain: &DomainFacts, out: &mut Vec<Finding>) {
         format!(
             "OpenStack: cold-migrate the instance (openstack server migrate, then confirm) once \
              the node is ready for client mode; plain libvirt: nfv.vhostuser.vhostuser_domain \
-             name={} mode=server path=<socket_dir>/<port> with its port moved by \
-             nfv.vhostuser.vhostuser_port (playbooks/migrate.yml)",
-            domain.name
+             name={} mode=server socket_dir={} restart=true (each interface on \
+             <socket_dir>/<port>), with each port moved by nfv.vhostuser.vhostuser_port \
+             type=dpdkvhostuserclient (playbooks/migrate.yml)",
+            domain.name, ctx.expected.socket_dir
         ),
     );
 }
@@ -121,6 +122,10 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject, "instance-00000001");
         assert!(found[0].fix.contains("cold-migrate"));
+        assert!(found[0].fix.contains(
+            "nfv.vhostuser.vhostuser_domain name=instance-00000001 mode=server \
+             socket_dir=/var/lib/vhost_sockets restart=true"
+        ));
     }
 
     #[test]

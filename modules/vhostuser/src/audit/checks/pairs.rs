@@ -12,7 +12,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     for pair in ctx.pairs {
         if let Some(ovs) = &pair.ovs {
             if ovs.kind == LEGACY_TYPE {
-                legacy_port(ovs, pair, out);
+                legacy_port(ctx, ovs, pair, out);
             }
         }
         match pair.verdict {
@@ -85,7 +85,7 @@ fn restart_cuts_vms(ctx: &Ctx, out: &mut Vec<Finding>) {
     );
 }
 
-fn legacy_port(ovs: &OvsSide, pair: &Pair, out: &mut Vec<Finding>) {
+fn legacy_port(ctx: &Ctx, ovs: &OvsSide, pair: &Pair, out: &mut Vec<Finding>) {
     let vm = vm_name(pair).map_or_else(
         || "No VM uses it.".to_owned(),
         |v| format!("It serves {v}."),
@@ -104,12 +104,36 @@ fn legacy_port(ovs: &OvsSide, pair: &Pair, out: &mut Vec<Finding>) {
         ),
         format!(
             "OpenStack: cold-migrate the instance once the node is ready for client mode (the \
-             port is recreated as dpdkvhostuserclient); plain libvirt: \
-             nfv.vhostuser.vhostuser_port name={} type=dpdkvhostuserclient together with \
-             nfv.vhostuser.vhostuser_domain mode=server (playbooks/migrate.yml)",
-            ovs.interface
+             port is recreated as dpdkvhostuserclient); plain libvirt, both together \
+             (playbooks/migrate.yml does it VM by VM): nfv.vhostuser.vhostuser_port name={name} \
+             type=dpdkvhostuserclient server_path={path} and \
+             nfv.vhostuser.vhostuser_domain {domain} mode=server path={path} restart=true",
+            name = ovs.interface,
+            path = socket_path(&ctx.expected.socket_dir, &ovs.interface),
+            domain = domain_selection(pair)
         ),
     );
+}
+
+/// `<socket_dir>/<port>`: where `nfv.vhostuser.vhostuser_port` puts a client-mode socket.
+fn socket_path(socket_dir: &str, port: &str) -> String {
+    format!("{}/{port}", socket_dir.trim_end_matches('/'))
+}
+
+/// The options of `nfv.vhostuser.vhostuser_domain` that select this pair's interface: the
+/// domain and its MAC (libvirt always has one), else its current socket path.
+fn domain_selection(pair: &Pair) -> String {
+    let Some(l) = &pair.libvirt else {
+        return format!(
+            "name={}",
+            vm_name(pair).unwrap_or_else(|| "<domain>".to_owned())
+        );
+    };
+    match (&l.mac, &l.path) {
+        (Some(mac), _) => format!("name={} mac={mac}", l.domain),
+        (None, Some(path)) => format!("name={} current_path={path}", l.domain),
+        (None, None) => format!("name={}", l.domain),
+    }
 }
 
 /// QEMU's role on a pair as a phrase, from the running process or else the domain XML.
@@ -151,8 +175,9 @@ fn mode_mismatch(pair: &Pair, out: &mut Vec<Finding>) {
     let fix = if ovs.kind == CLIENT_TYPE {
         format!(
             "the VM is still on the legacy mode: OpenStack: cold-migrate {vm}; plain libvirt: \
-             nfv.vhostuser.vhostuser_domain name={vm} mode=server path={path} (or put the port \
-             back with nfv.vhostuser.vhostuser_port name={name} type=dpdkvhostuser)",
+             nfv.vhostuser.vhostuser_domain {domain} mode=server path={path} restart=true (or \
+             put the port back with nfv.vhostuser.vhostuser_port name={name} type=dpdkvhostuser)",
+            domain = domain_selection(pair),
             path = ovs.path,
             name = ovs.interface
         )
@@ -383,6 +408,16 @@ mod tests {
         assert_eq!(found[0].subject, "vhu1");
         assert!(found[0].message.contains(&format!("{RUNDIR}/vhu1")));
         assert!(found[0].message.contains("instance-00000001"));
+        assert!(
+            found[0].fix.contains(
+                "nfv.vhostuser.vhostuser_port name=vhu1 type=dpdkvhostuserclient \
+                 server_path=/var/lib/vhost_sockets/vhu1 and nfv.vhostuser.vhostuser_domain \
+                 name=instance-00000001 mac=fa:16:3e:00:00:01 mode=server \
+                 path=/var/lib/vhost_sockets/vhu1 restart=true"
+            ),
+            "{}",
+            found[0].fix
+        );
     }
 
     #[test]
@@ -434,6 +469,14 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("neither listens"));
         assert!(found[0].fix.contains("cold-migrate instance-00000001"));
+        assert!(
+            found[0].fix.contains(
+                "nfv.vhostuser.vhostuser_domain name=instance-00000001 mac=fa:16:3e:00:00:01 \
+                 mode=server path=/var/lib/vhost_sockets/vhu1 restart=true"
+            ),
+            "{}",
+            found[0].fix
+        );
     }
 
     #[test]

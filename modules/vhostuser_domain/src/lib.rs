@@ -1,0 +1,313 @@
+//! `nfv.vhostuser.vhostuser_domain`: a libvirt domain's vhost-user interfaces, QEMU's `mode`
+//! on each socket (`server` pairs with Open vSwitch `dpdkvhostuserclient`, `client` with the
+//! legacy `dpdkvhostuser`) and the socket `path`. It reads the persistent definition in one
+//! virsh process, changes only the `<source>` attributes it manages (every other byte stays as
+//! libvirt printed it), defines it again, and on request restarts the domain so that QEMU
+//! opens the new sockets.
+
+mod restart;
+mod select;
+
+use ansible_module::{ArgSpec, Ctx, Diff, Failure, Kind, Lit, ModuleResult, Opt};
+use serde::Deserialize;
+use vhostuser::libvirt::{
+    Definition, DomainInfo, ManageError, SourceMode, Virsh, redact_passwords,
+};
+
+use crate::select::{Planned, Wanted};
+
+const OPTIONS: &[Opt] = &[
+    Opt::new("name", Kind::Str).required(),
+    Opt::new("mac", Kind::List).elements(Kind::Str),
+    Opt::new("target", Kind::List).elements(Kind::Str),
+    Opt::new("current_path", Kind::List).elements(Kind::Path),
+    Opt::new("mode", Kind::Str).choices(&["server", "client"]),
+    Opt::new("path", Kind::Path),
+    Opt::new("socket_dir", Kind::Path),
+    Opt::new("restart", Kind::Bool).default(Lit::Bool(false)),
+    Opt::new("shutdown_timeout", Kind::Int).default(Lit::Int(120)),
+    Opt::new("force_off", Kind::Bool).default(Lit::Bool(false)),
+    Opt::new("virsh_command", Kind::List)
+        .elements(Kind::Str)
+        .default(Lit::StrList(&["virsh"])),
+    Opt::new("libvirt_uri", Kind::Str).default(Lit::Str("qemu:///system")),
+    Opt::new("timeout", Kind::Int).default(Lit::Int(30)),
+];
+
+/// The module's argument spec; `plugins/modules/vhostuser_domain.yml` documents it.
+pub const SPEC: ArgSpec = ArgSpec::new(OPTIONS).mutually_exclusive(&[&["path", "socket_dir"]]);
+
+#[derive(Debug, Deserialize)]
+pub struct Params {
+    pub name: String,
+    pub mac: Option<Vec<String>>,
+    pub target: Option<Vec<String>>,
+    pub current_path: Option<Vec<String>>,
+    pub mode: Option<String>,
+    pub path: Option<String>,
+    pub socket_dir: Option<String>,
+    pub restart: bool,
+    pub shutdown_timeout: i64,
+    pub force_off: bool,
+    pub virsh_command: Vec<String>,
+    pub libvirt_uri: String,
+    pub timeout: i64,
+}
+
+/// What the run did (or, in check mode, would do), for the result.
+#[derive(Debug, Default)]
+struct Outcome {
+    definition_changed: bool,
+    restart_required: bool,
+    restarted: bool,
+    forced_off: bool,
+}
+
+fn virsh_failure(name: &str, e: &ManageError) -> Failure {
+    match e {
+        ManageError::NoDomain { .. } => Failure::new(format!(
+            "{e}: no domain of that name is defined or running; nothing was changed"
+        )),
+        _ => Failure::new(format!("domain {name}: {e}")),
+    }
+}
+
+/// The module: plan on the persistent definition, define the edit, restart on request.
+pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
+    let name = params.name.as_str();
+    if name.is_empty() {
+        return Err(Failure::new("name must name a libvirt domain"));
+    }
+    let timeout = ansible_module::positive_seconds("timeout", params.timeout)?;
+    let shutdown_timeout =
+        ansible_module::positive_seconds("shutdown_timeout", params.shutdown_timeout)?;
+    if params.virsh_command.is_empty() {
+        return Err(Failure::new(
+            "virsh_command must name the command that runs virsh, such as [virsh]",
+        ));
+    }
+    let virsh = Virsh {
+        readonly: false,
+        ..Virsh::new(&params.virsh_command, Some(&params.libvirt_uri), timeout)
+    };
+
+    let snapshot = virsh.snapshot(name).map_err(|e| virsh_failure(name, &e))?;
+    if !snapshot.info.persistent {
+        return Err(Failure::new(format!(
+            "domain {name} is transient: it has no persistent definition to change, and libvirt \
+             forgets it when it stops. Make it persistent first (virsh dumpxml {name} > \
+             {name}.xml; virsh define {name}.xml); nothing was changed"
+        )));
+    }
+    let definition = read_definition(name, &snapshot.inactive_xml, "persistent definition")?;
+    let live = read_definition(name, &snapshot.live_xml, "running domain's XML")?;
+    let wanted = Wanted {
+        macs: params.mac.as_deref().unwrap_or_default(),
+        targets: params.target.as_deref().unwrap_or_default(),
+        current_paths: params.current_path.as_deref().unwrap_or_default(),
+        mode: params.mode.as_deref().and_then(SourceMode::parse),
+        path: params.path.as_deref(),
+        socket_dir: params.socket_dir.as_deref(),
+    };
+    let planned = select::plan(&definition, &wanted).map_err(Failure::new)?;
+    let changes: Vec<_> = planned.iter().map(Planned::change).collect();
+    let edited = definition
+        .with_sources(&changes)
+        .map_err(|e| Failure::new(format!("domain {name}: {e}")))?;
+
+    let mut outcome = Outcome {
+        definition_changed: edited != definition.xml,
+        ..Outcome::default()
+    };
+    let pending = snapshot.info.active && !runs_as_planned(&live, &planned);
+
+    let mut result = ModuleResult::new(false);
+    if outcome.definition_changed {
+        result.diff.push(Diff {
+            before: redact_passwords(&definition.xml).into(),
+            after: redact_passwords(&edited).into(),
+            before_header: Some(format!("domain {name} (persistent definition)")),
+            after_header: Some(format!("domain {name} (persistent definition)")),
+        });
+    }
+    if ctx.check_mode {
+        outcome.restarted = pending && params.restart;
+        outcome.restart_required = pending && !params.restart;
+        result.changed = outcome.definition_changed || outcome.restarted;
+        report(&mut result, name, &snapshot.info, &planned, &outcome, true);
+        return Ok(result);
+    }
+
+    if outcome.definition_changed {
+        let stored = virsh
+            .define(name, &edited)
+            .map_err(|e| virsh_failure(name, &e))?;
+        result.changed = true;
+        verify_stored(
+            name,
+            &stored,
+            &planned,
+            &mut result,
+            &snapshot.info,
+            &outcome,
+        )?;
+    }
+    let mut info = snapshot.info.clone();
+    if pending && params.restart {
+        let restarted = restart::restart(&virsh, name, shutdown_timeout, params.force_off);
+        outcome.forced_off = restarted.forced_off;
+        if let Some(why) = restarted.failure {
+            outcome.restart_required = restarted.still_running_old;
+            result.changed |= restarted.stopped;
+            let info = virsh.info(name).unwrap_or(info);
+            report(&mut result, name, &info, &planned, &outcome, false);
+            return Err(Failure::with_result(why, result));
+        }
+        outcome.restarted = true;
+        result.changed = true;
+    } else {
+        outcome.restart_required = pending;
+    }
+    if outcome.restarted || outcome.definition_changed {
+        info = virsh.info(name).unwrap_or(info);
+    }
+    report(&mut result, name, &info, &planned, &outcome, false);
+    Ok(result)
+}
+
+fn read_definition(name: &str, xml: &str, what: &str) -> Result<Definition, Failure> {
+    let definition = Definition::parse(xml).map_err(|e| {
+        Failure::new(format!(
+            "domain {name}: the {what} virsh printed does not parse: {e}"
+        ))
+    })?;
+    if definition.name != name {
+        // virsh looks a name up as an id or UUID first.
+        return Err(Failure::new(format!(
+            "virsh returned domain '{}' for the name '{name}': virsh looks a name up as an id or \
+             UUID first, so this domain cannot be changed by its name; nothing was changed",
+            definition.name
+        )));
+    }
+    Ok(definition)
+}
+
+/// Whether the running QEMU already uses, for every planned interface, the socket and mode it
+/// will have (the interface is found by MAC, which libvirt always sets).
+fn runs_as_planned(live: &Definition, planned: &[Planned]) -> bool {
+    planned.iter().all(|p| {
+        live.interfaces.iter().any(|running| {
+            running.is_vhostuser()
+                && running.mac.is_some()
+                && running.mac == p.mac
+                && running.mode == p.after.mode
+                && running.path == p.after.path
+        })
+    })
+}
+
+/// libvirt keeps what it accepts; a definition that came back different was normalised or
+/// refused in part, and the user must know.
+fn verify_stored(
+    name: &str,
+    stored: &str,
+    planned: &[Planned],
+    result: &mut ModuleResult,
+    info: &DomainInfo,
+    outcome: &Outcome,
+) -> Result<(), Failure> {
+    let again = read_definition(name, stored, "new persistent definition")?;
+    let missing: Vec<String> = planned
+        .iter()
+        .filter(|p| {
+            !again.interfaces.iter().any(|i| {
+                i.is_vhostuser()
+                    && i.mac == p.mac
+                    && i.mode == p.after.mode
+                    && i.path == p.after.path
+            })
+        })
+        .map(|p| p.mac.clone().unwrap_or_default())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    report(result, name, info, planned, outcome, false);
+    Err(Failure::with_result(
+        format!(
+            "domain {name} was defined, but libvirt's definition does not hold the planned \
+             <source> for the interface(s) with mac {}: read it with virsh dumpxml --inactive {name}",
+            missing.join(", ")
+        ),
+        std::mem::take(result),
+    ))
+}
+
+fn report(
+    result: &mut ModuleResult,
+    name: &str,
+    info: &DomainInfo,
+    planned: &[Planned],
+    outcome: &Outcome,
+    check_mode: bool,
+) {
+    let interfaces: Vec<_> = planned.iter().map(Planned::reported).collect();
+    result
+        .set("domain", name)
+        .set("state", &info.state)
+        .set("interfaces", &interfaces)
+        .set("definition_changed", outcome.definition_changed)
+        .set("restart_required", outcome.restart_required)
+        .set("restarted", outcome.restarted)
+        .set("forced_off", outcome.forced_off);
+    result.msg = Some(summary(name, planned, outcome, check_mode));
+}
+
+fn summary(name: &str, planned: &[Planned], outcome: &Outcome, check_mode: bool) -> String {
+    let changed: Vec<String> = planned
+        .iter()
+        .filter(|p| p.changes())
+        .map(|p| {
+            format!(
+                "{} mode={} path={} (pairs with {})",
+                p.port.as_deref().or(p.mac.as_deref()).unwrap_or("?"),
+                p.after.mode.as_deref().unwrap_or("?"),
+                p.after.path.as_deref().unwrap_or("?"),
+                p.after.ovs_type().unwrap_or("no Open vSwitch type")
+            )
+        })
+        .collect();
+    let (would, did) = if check_mode {
+        ("would be ", "would be ")
+    } else {
+        ("", "")
+    };
+    let mut text = if changed.is_empty() {
+        format!(
+            "domain {name}: its {} vhost-user interface(s) already have the wanted mode and path",
+            planned.len()
+        )
+    } else {
+        format!(
+            "domain {name}: {} interface(s) {would}defined anew: {}",
+            changed.len(),
+            changed.join(", ")
+        )
+    };
+    if outcome.restarted {
+        text = format!(
+            "{text}; {did}restarted{} so that QEMU uses the new sockets",
+            if outcome.forced_off {
+                " (powered off after the shutdown timeout)"
+            } else {
+                ""
+            }
+        );
+    } else if outcome.restart_required {
+        text.push_str(
+            "; restart required: the running QEMU keeps its old vhost-user sockets until the \
+             domain is shut down and started again (restart: true)",
+        );
+    }
+    text
+}
