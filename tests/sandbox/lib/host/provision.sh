@@ -17,34 +17,53 @@ need_free_id() {
     local db=$1 id=$2 name=$3 holder
     holder=$(getent "$db" "$id" | cut -d: -f1 || true)
     [ -z "$holder" ] || [ "$holder" = "$name" ] ||
-        die "id $id for $name is taken by '$holder' on this machine (its /etc/$db shows through the host's overlay)"
+        die "id $id for $name is taken by '$holder' (the machine's /etc/$db shows through the host's overlay)"
 }
 
-add_group() {
-    local name=$1 gid=$2
-    getent group "$name" >/dev/null && return 0
+# The group with exactly this GID. The host's /etc is an overlay of the machine's, so a group
+# the machine has with another GID is re-numbered here, in the host only (groupmod -g changes
+# no file).
+ensure_group() {
+    local name=$1 gid=$2 current
+    current=$(getent group "$name" | cut -d: -f3 || true)
+    [ "$current" = "$gid" ] && return 0
     need_free_id group "$gid" "$name"
-    groupadd -g "$gid" "$name"
+    if [ -n "$current" ]; then groupmod -g "$gid" "$name"; else groupadd -g "$gid" "$name"; fi
+}
+
+# The user with exactly this UID and primary group, and these supplementary groups. A user the
+# machine has with other ids is replaced in the host's overlay: never usermod -u/-g, which
+# would re-own files under its home directory on the machine.
+ensure_user() {
+    local name=$1 uid=$2 group=$3 gid=$4 groups=$5 home=$6 comment=$7 entry
+    entry=$(getent passwd "$name" || true)
+    if [ -n "$entry" ] && [ "$(cut -d: -f3,4 <<<"$entry")" != "$uid:$gid" ]; then
+        userdel "$name" 2>/dev/null || die "cannot replace the machine's account $name in the host"
+        # userdel may take the user's same-named group with it.
+        ensure_group "$group" "$gid"
+        entry=""
+    fi
+    if [ -z "$entry" ]; then
+        need_free_id passwd "$uid" "$name"
+        useradd -K UID_MIN=100 -K UID_MAX=65000 -u "$uid" -g "$group" -G "$groups" -d "$home" -M \
+            -s /sbin/nologin -c "$comment" "$name"
+    else
+        usermod -a -G "$groups" "$name"
+    fi
 }
 
 # The accounts of a RHEL OvS-DPDK compute node, in the host's /etc overlay only.
 provision_accounts() {
     local hugetlbfs_gid=$1
-    add_group kvm "$KVM_GID"
-    add_group qemu "$QEMU_UID"
-    add_group hugetlbfs "$hugetlbfs_gid"
-    add_group openvswitch "$OVS_UID"
-    need_free_id passwd "$QEMU_UID" qemu
-    getent passwd qemu >/dev/null ||
-        useradd -K UID_MIN=100 -K UID_MAX=65000 -u "$QEMU_UID" -g qemu -G kvm,hugetlbfs -d / -M -s /sbin/nologin -c "qemu user" qemu
-    need_free_id passwd "$OVS_UID" openvswitch
-    getent passwd openvswitch >/dev/null ||
-        useradd -K UID_MIN=100 -K UID_MAX=65000 -u "$OVS_UID" -g openvswitch -G hugetlbfs -d / -M -s /sbin/nologin -c "Open vSwitch Daemons" openvswitch
-    add_group "$BUILTIN_QEMU_USER" "$BUILTIN_QEMU_ID"
+    ensure_group kvm "$KVM_GID"
+    ensure_group qemu "$QEMU_UID"
+    ensure_group hugetlbfs "$hugetlbfs_gid"
+    ensure_group openvswitch "$OVS_UID"
+    ensure_group "$BUILTIN_QEMU_USER" "$BUILTIN_QEMU_ID"
     getent group libvirt >/dev/null || groupadd -r libvirt
-    getent passwd "$BUILTIN_QEMU_USER" >/dev/null ||
-        useradd -K UID_MIN=100 -K UID_MAX=65000 -u "$BUILTIN_QEMU_ID" -g kvm -G "$BUILTIN_QEMU_USER" -d /var/lib/libvirt -M -s /usr/sbin/nologin \
-            -c "Libvirt Qemu" "$BUILTIN_QEMU_USER"
+    ensure_user qemu "$QEMU_UID" qemu "$QEMU_UID" kvm,hugetlbfs / "qemu user"
+    ensure_user openvswitch "$OVS_UID" openvswitch "$OVS_UID" hugetlbfs / "Open vSwitch Daemons"
+    ensure_user "$BUILTIN_QEMU_USER" "$BUILTIN_QEMU_ID" kvm "$KVM_GID" "$BUILTIN_QEMU_USER" /var/lib/libvirt "Libvirt Qemu"
 }
 
 # The unprivileged admin the controller logs in as (TripleO's tripleo-admin): key only, sudo
@@ -147,6 +166,8 @@ provision() {
     done
     name=$(hostname)
     [ -e "$STATE_DIR/state" ] && die "this host is already provisioned ($(cat "$STATE_DIR/state"))"
+    # The admin first: useradd numbers it from 1000 up, not after the service accounts.
+    provision_admin "$key"
     provision_accounts "$gid"
     grep -q "[[:space:]]$name\$" /etc/hosts || printf '127.0.1.1\t%s\n' "$name" >>/etc/hosts
     echo "$name" >/etc/hostname
@@ -172,6 +193,5 @@ provision() {
     *) die "provision: --state legacy|client" ;;
     esac
     provision_sshd
-    provision_admin "$key"
     echo "$state" >"$STATE_DIR/state"
 }

@@ -66,13 +66,18 @@ ovs_start() {
     # Group= of the unit applies to a root vswitchd; --user replaces it otherwise.
     [ -n "$OVS_USER" ] || [ -z "$group" ] || VSWITCHD_WRAP=(setpriv --regid "$group" --clear-groups)
     mkdir -p "$PID_DIR" "$RUN_DIR" "$LOG_DIR"
-    chmod "${rtmode:-0755}" "$RUN_DIR"
     # What ovsdb-server.service and ovs-vswitchd.service do before starting (RHEL 7/8 units):
     # only the run and log directories follow OVS_USER_ID; /etc/openvswitch keeps the owner the
     # package (or someone) gave it, so a root-owned conf.db stops a non-root ovsdb-server.
     chown "$user_id" "$RUN_DIR" "$LOG_DIR"
-    chown ":${user_id#*:}" /dev/hugepages
-    chmod 0775 /dev/hugepages
+    # systemd gives a unit's RuntimeDirectory its Group= and RuntimeDirectoryMode=.
+    [ -n "$OVS_USER" ] || [ -z "$group" ] || chgrp "$group" "$RUN_DIR"
+    chmod "${rtmode:-0755}" "$RUN_DIR"
+    # ovs-vswitchd.service: chown :${OVS_USER_ID##*:} /dev/hugepages, a no-op when it is unset.
+    if [ -n "$OVS_USER" ]; then
+        chown ":${OVS_USER#*:}" /dev/hugepages
+        chmod 0775 /dev/hugepages
+    fi
     rm -f "$PID_DIR"/ovsdb-server.stderr "$PID_DIR"/ovs-vswitchd.stderr
     start_ovsdb
     configure_db
