@@ -94,3 +94,24 @@ client_connected() {
     statuses=$(on "$1" ovs-vsctl --timeout=10 --format=csv --no-headings --columns=status find Interface type=dpdkvhostuserclient)
     [ "$(grep -c . <<<"$statuses")" = "$2" ] && ! grep -v 'status=connected' <<<"$statuses" | grep -q .
 }
+
+# The user:group ovs-vswitchd runs as inside HOST.
+vswitchd_ids() { on "$1" sh -c 'ps -o user:32=,group:32= -p "$(cat /var/run/openvswitch/ovs-vswitchd.pid)"' | awk '{print $1 ":" $2}'; }
+vswitchd_user_is() { [ "$(vswitchd_ids "$1" | cut -d: -f1)" = "$2" ]; }
+# A migrated VM: its port dpdkvhostuserclient on the socket directory and connected, its
+# definition mode='server' on that socket, the socket QEMU's, in the shared group.
+migrated() {
+    local h=$1 vm=$2 port=$3 sock=/var/lib/vhost_sockets/$3
+    port_type_is "$h" "$port" dpdkvhostuserclient &&
+        [ "$(ovs_get "$h" "$port" options:vhost-server-path)" = "$sock" ] &&
+        port_connected "$h" "$port" &&
+        domain_source_is "$h" "$vm" "$sock" server &&
+        stat_is "$h" "$sock" "qemu:hugetlbfs 775 socket"
+}
+# A VM on the legacy mode: its port dpdkvhostuser and connected, its definition mode='client'
+# on Open vSwitch's socket.
+legacy() {
+    local h=$1 vm=$2 port=$3
+    port_type_is "$h" "$port" dpdkvhostuser && port_connected "$h" "$port" &&
+        domain_source_is "$h" "$vm" "/var/run/openvswitch/$port" client
+}
