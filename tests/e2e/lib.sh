@@ -56,7 +56,10 @@ port_type_is() { [ "$(ovs_get "$1" "$2" type)" = "$3" ]; }
 port_connected() { [ "$(ovs_get "$1" "$2" status:status)" = connected ]; }
 # The domain's persistent definition names this socket in this mode.
 domain_source_is() {
-    on "$1" virsh dumpxml --inactive "$2" | grep -q "<source type='unix' path='$3' mode='$4'"
+    local xml
+    # Read whole first: grep -q stopping early would kill virsh with SIGPIPE under pipefail.
+    xml=$(on "$1" virsh dumpxml --inactive "$2")
+    grep -q "<source type='unix' path='$3' mode='$4'" <<<"$xml"
 }
 domain_state_is() { [ "$(on "$1" virsh domstate "$2" | head -n 1)" = "$3" ]; }
 # stat of a path inside the host: '%U:%G %a %F'.
@@ -86,13 +89,13 @@ fails() { ! "$@"; }
 legacy_connected() {
     local statuses
     statuses=$(on "$1" ovs-vsctl --timeout=10 --format=csv --no-headings --columns=status find Interface type=dpdkvhostuser)
-    [ "$(grep -c . <<<"$statuses")" = "$2" ] && ! grep -v 'status=connected' <<<"$statuses" | grep -q .
+    [ "$(grep -c . <<<"$statuses")" = "$2" ] && ! grep -qv 'status=connected' <<<"$statuses"
 }
 # HOST has exactly N interfaces of type dpdkvhostuserclient, every one connected.
 client_connected() {
     local statuses
     statuses=$(on "$1" ovs-vsctl --timeout=10 --format=csv --no-headings --columns=status find Interface type=dpdkvhostuserclient)
-    [ "$(grep -c . <<<"$statuses")" = "$2" ] && ! grep -v 'status=connected' <<<"$statuses" | grep -q .
+    [ "$(grep -c . <<<"$statuses")" = "$2" ] && ! grep -qv 'status=connected' <<<"$statuses"
 }
 
 # The user:group ovs-vswitchd runs as inside HOST.
