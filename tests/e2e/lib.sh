@@ -2,6 +2,7 @@
 # name over SSH, checks of the nodes' real state, and the count of what passed. Sourced.
 # shellcheck shell=bash
 
+# shellcheck disable=SC2034 # used by tests/e2e/run
 E2E=$ROOT/tests/e2e
 HOST=$ROOT/tests/sandbox/host
 OUT=$BUILD_DIR/e2e
