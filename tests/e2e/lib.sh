@@ -99,7 +99,8 @@ client_connected() {
     [ "$(grep -c . <<<"$statuses")" = "$2" ] && ! grep -qv 'status=connected' <<<"$statuses"
 }
 
-# The user:group ovs-vswitchd runs as inside HOST.
+# The user:group ovs-vswitchd runs as inside HOST (the pid is read inside, hence the quotes).
+# shellcheck disable=SC2016
 vswitchd_ids() { on "$1" sh -c 'ps -o user:32=,group:32= -p "$(cat /var/run/openvswitch/ovs-vswitchd.pid)"' | awk '{print $1 ":" $2}'; }
 vswitchd_user_is() { [ "$(vswitchd_ids "$1" | cut -d: -f1)" = "$2" ]; }
 # A migrated VM: its port dpdkvhostuserclient on the socket directory and connected, its

@@ -13,6 +13,8 @@ check "one line per host: e2e-b is legacy with three legacy VMs" \
 check "fleet.json holds every host's full result" \
     jq -e '(.hosts | keys) == ["e2e-a", "e2e-b"] and (.hosts["e2e-a"].pairs | length) == 3
         and (.hosts["e2e-b"].verdict.legacy_ports | length) == 3 and (.not_audited == [])' "$report/fleet.json"
+# jq's own $u, not the shell's.
+# shellcheck disable=SC2016
 check "fleet.json names the OpenStack instance by its nova UUID" \
     jq -e --arg u "$NOVA_UUID" '.openstack_instances["e2e-a"].nova1.uuid == $u
         and .openstack_instances["e2e-b"] == {}' "$report/fleet.json"
