@@ -142,7 +142,8 @@ libvirt_answers() { timeout 20 virsh -c "$LIBVIRT_URI" version; }
 libvirt_start() {
     local t0
     t0=$(now_ms)
-    start_daemon virtlogd --daemon
+    # virtlogd outlives libvirtd restarts, as its own unit does.
+    [ -n "$(daemon_pid virtlogd)" ] || start_daemon virtlogd --daemon
     if [ -n "$(daemon_pid libvirtd)" ]; then
         say "libvirtd already running (pid $(daemon_pid libvirtd))"
         return 0
