@@ -6,6 +6,11 @@
 //! virsh. The XML is parsed here ([`parse_domain`]); virsh's `domiflist` does not show the
 //! mode, and `community.libvirt` needs Python bindings and ignores vhostuser interfaces.
 //!
+//! Changed through virsh too: [`Virsh::snapshot`] reads one domain's state, persistent
+//! definition and running XML in one process, [`Definition::with_sources`] edits its vhost-user
+//! `<source>` attributes in place (every other byte as libvirt printed it), and
+//! [`Virsh::define`], [`Virsh::shutdown`], [`Virsh::destroy`] and [`Virsh::start`] apply it.
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use vhostuser::libvirt::Virsh;

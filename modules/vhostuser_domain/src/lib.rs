@@ -5,6 +5,7 @@
 //! libvirt printed it), defines it again, and on request restarts the domain so that QEMU
 //! opens the new sockets.
 
+mod report;
 mod restart;
 mod select;
 
@@ -14,6 +15,7 @@ use vhostuser::libvirt::{
     Definition, DomainInfo, ManageError, SourceMode, Virsh, redact_passwords,
 };
 
+use crate::report::{Outcome, report};
 use crate::select::{Planned, Wanted};
 
 const OPTIONS: &[Opt] = &[
@@ -52,15 +54,6 @@ pub struct Params {
     pub virsh_command: Vec<String>,
     pub libvirt_uri: String,
     pub timeout: i64,
-}
-
-/// What the run did (or, in check mode, would do), for the result.
-#[derive(Debug, Default)]
-struct Outcome {
-    definition_changed: bool,
-    restart_required: bool,
-    restarted: bool,
-    forced_off: bool,
 }
 
 fn virsh_failure(name: &str, e: &ManageError) -> Failure {
@@ -241,73 +234,4 @@ fn verify_stored(
         ),
         std::mem::take(result),
     ))
-}
-
-fn report(
-    result: &mut ModuleResult,
-    name: &str,
-    info: &DomainInfo,
-    planned: &[Planned],
-    outcome: &Outcome,
-    check_mode: bool,
-) {
-    let interfaces: Vec<_> = planned.iter().map(Planned::reported).collect();
-    result
-        .set("domain", name)
-        .set("state", &info.state)
-        .set("interfaces", &interfaces)
-        .set("definition_changed", outcome.definition_changed)
-        .set("restart_required", outcome.restart_required)
-        .set("restarted", outcome.restarted)
-        .set("forced_off", outcome.forced_off);
-    result.msg = Some(summary(name, planned, outcome, check_mode));
-}
-
-fn summary(name: &str, planned: &[Planned], outcome: &Outcome, check_mode: bool) -> String {
-    let changed: Vec<String> = planned
-        .iter()
-        .filter(|p| p.changes())
-        .map(|p| {
-            format!(
-                "{} mode={} path={} (pairs with {})",
-                p.port.as_deref().or(p.mac.as_deref()).unwrap_or("?"),
-                p.after.mode.as_deref().unwrap_or("?"),
-                p.after.path.as_deref().unwrap_or("?"),
-                p.after.ovs_type().unwrap_or("no Open vSwitch type")
-            )
-        })
-        .collect();
-    let (would, did) = if check_mode {
-        ("would be ", "would be ")
-    } else {
-        ("", "")
-    };
-    let mut text = if changed.is_empty() {
-        format!(
-            "domain {name}: its {} vhost-user interface(s) already have the wanted mode and path",
-            planned.len()
-        )
-    } else {
-        format!(
-            "domain {name}: {} interface(s) {would}defined anew: {}",
-            changed.len(),
-            changed.join(", ")
-        )
-    };
-    if outcome.restarted {
-        text = format!(
-            "{text}; {did}restarted{} so that QEMU uses the new sockets",
-            if outcome.forced_off {
-                " (powered off after the shutdown timeout)"
-            } else {
-                ""
-            }
-        );
-    } else if outcome.restart_required {
-        text.push_str(
-            "; restart required: the running QEMU keeps its old vhost-user sockets until the \
-             domain is shut down and started again (restart: true)",
-        );
-    }
-    text
 }

@@ -376,3 +376,22 @@ fn virsh_that_cannot_connect_or_is_missing() {
         "{out}"
     );
 }
+
+#[test]
+fn a_name_with_blanks_and_quotes_reaches_virsh_whole() {
+    let odd = VM1
+        .replace("<name>vm1</name>", "<name>it's vm 1; list</name>")
+        .replace("000000000001", "000000000003");
+    let node = Node::new(&[&odd]);
+    let (out, code) = node.run(&json!({
+        "name": "it's vm 1; list", "mode": "server", "socket_dir": "/var/lib/vhost_sockets",
+    }));
+    assert_eq!((code, &out["changed"]), (0, &json!(true)), "{out}");
+    assert_eq!(out["domain"], json!("it's vm 1; list"));
+    assert!(
+        out["diff"]["after"]
+            .as_str()
+            .unwrap()
+            .contains("<name>it&apos;s vm 1; list</name>")
+    );
+}

@@ -612,6 +612,39 @@ mod tests {
     }
 
     #[test]
+    fn every_cut_short_document_fails_without_panic() {
+        let complete = XML.trim_end().len();
+        for end in (0..complete).filter(|&i| XML.is_char_boundary(i)) {
+            assert!(
+                Definition::parse(&XML[..end]).is_err(),
+                "prefix of {end} bytes"
+            );
+        }
+        assert!(Definition::parse(&XML[..complete]).is_ok());
+    }
+
+    #[test]
+    fn bytes_outside_the_edited_sources_never_change() {
+        let d = Definition::parse(XML).unwrap();
+        let edited = d
+            .with_sources(&[
+                change(1, Some(SourceMode::Server), Some("/s/1")),
+                change(2, Some(SourceMode::Server), Some("/s/2")),
+            ])
+            .unwrap();
+        let outside = |xml: &str| {
+            let d = Definition::parse(xml).unwrap();
+            let mut text = xml.to_owned();
+            for spans in d.interfaces.iter().rev().filter_map(|i| i.spans.as_ref()) {
+                text.replace_range(spans.element.clone(), "<source/>");
+            }
+            text
+        };
+        assert_eq!(outside(&edited), outside(XML));
+        assert_ne!(edited, XML);
+    }
+
+    #[test]
     fn passwords_are_redacted() {
         let redacted = redact_passwords(XML);
         assert!(!redacted.contains("s3cret"));
