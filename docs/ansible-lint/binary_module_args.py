@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     from ansiblelint.file_utils import Lintable
     from ansiblelint.utils import Task
 
-# The keys of a documented option that mean the same in an argument spec.
-_SPEC_KEYS = ("type", "elements", "default", "choices", "required", "aliases", "no_log")
+# The keys of a documented option that mean the same in an argument spec. A documented default
+# is left out: it may be a description rather than a value, and a task's own values are what is
+# checked.
+_SPEC_KEYS = ("type", "elements", "choices", "required", "aliases", "no_log")
 # The bytes ansible-core's module_common._is_binary counts as text.
 _TEXT_BYTES = bytearray({7, 8, 9, 10, 12, 13, 27} | set(range(0x20, 0x100)) - {0x7F})
 

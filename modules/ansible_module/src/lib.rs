@@ -30,17 +30,54 @@ pub use result::{Context, Deprecation, Diff, Failure, ModuleResult};
 pub use spec::{ArgSpec, Kind, Lit, Opt, RequiredIf};
 pub use validate::{Invalid, Validated, validate};
 
-/// An `int` option that is a duration in seconds, such as `timeout`: it must be positive.
+/// The longest wait a duration option gives: 100 years. Every deadline is `now + timeout`, and
+/// an `Instant` overflows (a panic) long before `i64::MAX` seconds; Python's Ansible takes any
+/// int, so a larger value means "as long as it takes" and is saturated, not refused.
+pub const MAX_SECONDS: u64 = 100 * 365 * 24 * 60 * 60;
+
+/// An `int` option that is a duration in seconds, such as `timeout`: it must be positive, and
+/// is capped at [`MAX_SECONDS`] so that a deadline computed from it never overflows.
 pub fn positive_seconds(option: &str, value: i64) -> Result<std::time::Duration, Failure> {
     u64::try_from(value)
         .ok()
         .filter(|seconds| *seconds > 0)
-        .map(std::time::Duration::from_secs)
+        .map(|seconds| std::time::Duration::from_secs(seconds.min(MAX_SECONDS)))
         .ok_or_else(|| {
             Failure::new(format!(
                 "{option} must be a positive number of seconds, not {value}"
             ))
         })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod positive_seconds_tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_largest_int_saturates_to_a_deadline_that_can_be_computed() {
+        for value in [i64::MAX, i64::MAX / 1000, 9_223_372_036_854_775] {
+            let timeout = positive_seconds("timeout", value).unwrap();
+            assert_eq!(timeout, Duration::from_secs(MAX_SECONDS));
+            assert!(Instant::now().checked_add(timeout).is_some(), "{value}");
+        }
+        assert_eq!(
+            positive_seconds("timeout", 30).unwrap(),
+            Duration::from_secs(30)
+        );
+    }
+
+    #[test]
+    fn zero_and_negatives_are_refused() {
+        for value in [0, -1, i64::MIN] {
+            let failure = positive_seconds("timeout", value).unwrap_err();
+            assert_eq!(
+                failure.msg,
+                format!("timeout must be a positive number of seconds, not {value}")
+            );
+        }
+    }
 }
 
 static MODULE_NAME: OnceLock<String> = OnceLock::new();

@@ -54,4 +54,4 @@ pub use error::{Error, OpFailure};
 pub use operation::{Condition, Function, Mutation, Mutator, OpKind, Operation, Until};
 pub use reply::OpResult;
 pub use row::Row;
-pub use schema::Schema;
+pub use schema::{BaseType, Column, Reference, Schema, Table};

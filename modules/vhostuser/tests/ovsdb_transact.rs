@@ -74,6 +74,23 @@ fn list_dbs_and_get_schema() {
     assert!(schema.has_column("Open_vSwitch", "cur_cfg"));
     assert!(schema.has_column("Interface", "_uuid"));
     assert!(!schema.has_column("Interface", "vhost-server-path"));
+    // What replacing a port needs to know: ovs-vswitchd's in-memory status, and who points
+    // at a port.
+    assert!(schema.column("Interface", "status").unwrap().ephemeral);
+    assert!(!schema.column("Interface", "lldp").unwrap().ephemeral);
+    let to_port: Vec<_> = schema
+        .references_to("Port")
+        .into_iter()
+        .map(|r| (r.table, r.column, r.weak))
+        .collect();
+    for expected in [
+        ("Bridge", "ports", false),
+        ("Mirror", "select_src_port", true),
+        ("Mirror", "output_port", true),
+    ] {
+        let expected = (expected.0.to_owned(), expected.1.to_owned(), expected.2);
+        assert!(to_port.contains(&expected), "{to_port:?}");
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 #[path = "support/ovsdb_server.rs"]
 mod ovsdb_server;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::mpsc;
 use std::thread;
@@ -173,5 +173,48 @@ fn a_stopped_ovsdb_server_is_reported_not_waited_for() {
     assert!(
         matches!(error, Error::Io { .. } | Error::Connect { .. }),
         "{error}"
+    );
+}
+
+/// A peer that answers with one string that never ends: the client stops reading at the size
+/// limit for one message and says why, long before its timeout, instead of buffering
+/// gigabytes until then.
+#[test]
+fn a_peer_streaming_an_endless_string_is_cut_off_at_the_message_limit() {
+    let dir = TempDir::create();
+    let listener = UnixListener::bind(dir.join("db.sock")).unwrap();
+    let peer = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let request = next_message(&mut stream);
+        let head = format!(r#"{{"id":{},"result":""#, request["id"]);
+        stream.write_all(head.as_bytes()).unwrap();
+        let chunk = vec![b'a'; 64 * 1024];
+        let mut sent: usize = 0;
+        // Until the client hangs up; a client without a limit would take it all, so stop at
+        // 256 MiB (this machine is shared) and hold the string open until it gives up.
+        while stream.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+            if sent >= 256 << 20 {
+                let _ = stream.read(&mut [0; 1]);
+                break;
+            }
+        }
+        sent
+    });
+    let timeout = Duration::from_secs(10);
+    let mut client = Client::connect(&address(&dir, "db.sock"), timeout).unwrap();
+    let error = client.list_dbs().unwrap_err();
+    let sent = peer.join().unwrap();
+    assert!(matches!(error, Error::Protocol { .. }), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("beyond the limit of 64 MiB for one OVSDB message"),
+        "{message}"
+    );
+    // What the peer got into the socket before the client hung up: the limit, plus what the
+    // socket buffers held.
+    assert!(
+        sent < 80 << 20,
+        "{sent} bytes were sent before the client stopped"
     );
 }

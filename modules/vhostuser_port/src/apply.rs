@@ -5,33 +5,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ansible_module::Failure;
-use vhostuser::ovsdb::{self, Atom, Client, Condition, Datum, Error, Mutation, Operation, Row};
+use vhostuser::ovsdb::{self, Client, Condition, Datum, Error, Mutation, OpResult, Operation, Row};
 use vhostuser::vhost_ports::{DATABASE, Located};
 
+use crate::carry::{Carried, Referrer};
 use crate::plan::{self, Plan};
 use crate::{CLIENT, Params, db_failure};
-
-/// Columns of an Interface or Port that belong to whoever configured it, carried over when
-/// the port is re-created; the rest is ovs-vswitchd's (status, statistics, ofport...).
-const INTERFACE_COLUMNS: &[&str] = &[
-    "external_ids",
-    "other_config",
-    "mtu_request",
-    "ofport_request",
-    "mac",
-    "ingress_policing_rate",
-    "ingress_policing_burst",
-    "ingress_policing_kpkts_rate",
-    "ingress_policing_kpkts_burst",
-];
-const PORT_COLUMNS: &[&str] = &[
-    "external_ids",
-    "other_config",
-    "tag",
-    "trunks",
-    "vlan_mode",
-    "qos",
-];
 
 /// How it went: a summary, and when ovs-vswitchd did not apply the change in time, why.
 pub(crate) struct Outcome {
@@ -151,13 +130,13 @@ pub(crate) fn run(
             ];
             commit(client, params, timeout, ops)?
         }
-        Plan::Recreate { options, port } => {
+        Plan::Recreate { options, carried } => {
             let located = before.ok_or_else(missing)?;
-            return recreate(client, params, timeout, located, options, port, summary);
+            return recreate(client, params, timeout, located, options, carried, &summary);
         }
         Plan::Delete => {
             let located = before.ok_or_else(missing)?;
-            commit(client, params, timeout, remove_ops(located, false)?)?
+            commit(client, params, timeout, remove_ops(located)?)?
         }
     };
     Ok(Outcome {
@@ -168,52 +147,35 @@ pub(crate) fn run(
 }
 
 /// A new server path on a running ovs-vswitchd: remove the port, let vswitchd apply that, and
-/// add it back with everything its owner set (neutron's external ids, tag, `QoS`; the `OpenFlow`
-/// port number kept through `ofport_request`). Once the removal is committed, every later
-/// problem is reported as a failure with `changed: true` and the rows to restore, never as
-/// "nothing changed".
+/// add it back with everything its owner set and every reference other rows held to it (see
+/// `carry`), the `OpenFlow` port number kept through `ofport_request`. Once the removal is
+/// committed, every later problem is reported as a failure with `changed: true` and the rows
+/// to restore, never as "nothing changed".
 fn recreate(
     client: &mut Client,
     params: &Params,
     timeout: Duration,
     located: &Located,
     options: &BTreeMap<String, String>,
-    port: &Row,
-    summary: String,
+    carried: &Carried,
+    summary: &str,
 ) -> Result<Outcome, Error> {
     let name = params.name.as_str();
-    let mut interface = located
+    let mut interface = carried
         .interface
-        .only(INTERFACE_COLUMNS)
+        .clone()
         .with("name", name)
         .with("type", CLIENT);
     interface.set("options", options);
-    let requested = interface
-        .get("ofport_request")
-        .and_then(Datum::optional)
-        .flatten()
-        .is_some();
-    if let (false, Some(Some(Atom::Integer(ofport)))) = (
-        requested,
-        located.interface.get("ofport").and_then(Datum::optional),
-    ) {
-        if *ofport > 0 {
-            interface.set("ofport_request", *ofport);
-        }
-    }
-    let port_row = port.only(PORT_COLUMNS).with("name", port.string("name")?);
-    let bridge = located
-        .bridge
-        .as_ref()
-        .ok_or_else(missing)?
-        .string("name")?
-        .to_owned();
+    let port_name = located.port.as_ref().ok_or_else(missing)?.string("name")?;
+    let referred: Vec<String> = carried.referrers.iter().map(Referrer::label).collect();
     let restore = format!(
-        "to restore it by hand: Interface {} in Port {} on bridge {bridge}",
+        "to restore it by hand: Interface {} in Port {} named {port_name}, referred to by {}",
         interface.to_json(),
-        port_row.to_json()
+        carried.port.to_json(),
+        referred.join(", ")
     );
-    let removed = transact(client, remove_ops(located, true)?)?;
+    let removed = transact(client, carried.removal_ops(name))?;
     // From here the port is out of the database: report, never raise.
     let mut problems = Vec::new();
     match ovsdb::wait_applied(client, removed, timeout) {
@@ -226,17 +188,48 @@ fn recreate(
         )),
         Err(e) => problems.push(format!("waiting for ovs-vswitchd to apply the removal failed: {e}")),
     }
-    match transact(client, create_ops(&bridge, &interface, port_row)) {
+    // A mirror must not keep the port out: a weak reference that fails the commit (another
+    // writer filled a mirror's output_port meanwhile) is left out and reported.
+    let mut skip = Vec::new();
+    let restored = loop {
+        let ops = carried.restoration_ops(&interface, port_name, &skip);
+        match transact_results(client, ops) {
+            Err(Error::Operation(failure)) => {
+                let Some(index) = carried.weak_referrer_at(failure.index, &skip) else {
+                    break Err(Error::Operation(failure));
+                };
+                problems.push(format!(
+                    "{} could not be pointed at the port added back ({failure}): point it at port \
+                     {port_name} by hand",
+                    carried.referrers[index].label()
+                ));
+                skip.push(index);
+            }
+            other => break other,
+        }
+    };
+    match restored {
         Err(e) => problems.push(format!(
             "adding the port back failed ({e}), so it is NOT in the database; {restore}"
         )),
-        Ok(added) if params.wait => match ovsdb::wait_applied(client, added, timeout) {
-            Ok(_) => {}
-            Err(e) => problems.push(format!(
-                "ovs-vswitchd has not applied the port added back: {e}"
-            )),
-        },
-        Ok(_) => {}
+        Ok((results, added)) => {
+            for (index, referrer) in carried.restored(&skip) {
+                if results.get(index).and_then(|r| r.count) == Some(0) {
+                    problems.push(format!(
+                        "{} was deleted by another writer meanwhile, so it does not refer to the port \
+                         added back",
+                        referrer.label()
+                    ));
+                }
+            }
+            if params.wait {
+                if let Err(e) = ovsdb::wait_applied(client, added, timeout) {
+                    problems.push(format!(
+                        "ovs-vswitchd has not applied the port added back: {e}"
+                    ));
+                }
+            }
+        }
     }
     let not_applied = (!problems.is_empty()).then(|| {
         format!(
@@ -244,6 +237,14 @@ fn recreate(
             problems.join("; ")
         )
     });
+    let summary = if referred.is_empty() {
+        format!("{summary}, with its settings")
+    } else {
+        format!(
+            "{summary}, with its settings and referred to again by {}",
+            referred.join(", ")
+        )
+    };
     Ok(Outcome {
         summary,
         not_applied,
@@ -295,18 +296,9 @@ fn create_ops(bridge: &str, interface: &Row, port: Row) -> Vec<Operation> {
     ]
 }
 
-/// The columns a guard compares: `base`, plus those carried over when re-creating.
-fn guarded<'a>(base: &[&'a str], carried_columns: &[&'a str], carried: bool) -> Vec<&'a str> {
-    let mut columns = base.to_vec();
-    if carried {
-        columns.extend_from_slice(carried_columns);
-    }
-    columns
-}
-
 /// Take the port off its bridge (OVSDB then drops the port and its interface), guarded by the
 /// interface and port as read.
-fn remove_ops(located: &Located, carried: bool) -> Result<Vec<Operation>, Error> {
+fn remove_ops(located: &Located) -> Result<Vec<Operation>, Error> {
     let port = located.port.as_ref().ok_or_else(missing)?;
     let bridge = located.bridge.as_ref().ok_or_else(missing)?;
     let iface_name = located.interface.string("name")?;
@@ -314,14 +306,12 @@ fn remove_ops(located: &Located, carried: bool) -> Result<Vec<Operation>, Error>
         Operation::wait_unchanged(
             "Interface",
             &[Condition::eq("name", iface_name)],
-            &located
-                .interface
-                .only(&guarded(&["type", "options"], INTERFACE_COLUMNS, carried)),
+            &located.interface.only(&["type", "options"]),
         ),
         Operation::wait_unchanged(
             "Port",
             &[Condition::uuid(port.uuid()?)],
-            &port.only(&guarded(&["interfaces"], PORT_COLUMNS, carried)),
+            &port.only(&["interfaces"]),
         ),
         Operation::mutate(
             "Bridge",
@@ -368,8 +358,17 @@ fn commit_and_wait(
     }
 }
 
-fn transact(client: &mut Client, mut ops: Vec<Operation>) -> Result<i64, Error> {
+fn transact(client: &mut Client, ops: Vec<Operation>) -> Result<i64, Error> {
+    transact_results(client, ops).map(|(_, next_cfg)| next_cfg)
+}
+
+/// Commits `ops` with a `next_cfg` bump: their results, and the `next_cfg` to wait for.
+fn transact_results(
+    client: &mut Client,
+    mut ops: Vec<Operation>,
+) -> Result<(Vec<OpResult>, i64), Error> {
     ops.extend(ovsdb::bump_next_cfg());
     let results = client.transact(DATABASE, &ops)?;
-    ovsdb::next_cfg(&results)
+    let next_cfg = ovsdb::next_cfg(&results)?;
+    Ok((results, next_cfg))
 }

@@ -1,10 +1,13 @@
 //! `nfv.vhostuser.vhostuser_port`: one Open vSwitch interface's vhost-user type
-//! (`dpdkvhostuserclient` or `dpdkvhostuser`) and `options:vhost-server-path`, changed in ONE
-//! OVSDB transaction guarded by a `wait` on the row as read, so a concurrent writer (neutron's
-//! agent, another play) is never clobbered. It speaks OVSDB directly; no ovs-vsctl text is
-//! parsed.
+//! (`dpdkvhostuserclient` or `dpdkvhostuser`) and `options:vhost-server-path`, changed in OVSDB
+//! transactions guarded by `wait`s on the rows as read, so a concurrent writer (neutron's
+//! agent, another play) is never clobbered: one for a change of type, two for a new server
+//! path alone (the port is re-created, see `carry`). It speaks OVSDB directly; no ovs-vsctl
+//! text is parsed.
 
 mod apply;
+mod carry;
+mod name;
 mod plan;
 
 use std::path::Path;
@@ -102,12 +105,7 @@ fn db_failure(e: &ovsdb::Error) -> Failure {
 
 /// The module: bring the interface to the wanted type and path, or remove it.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
-    if params.name.is_empty() || params.name.contains('/') {
-        return Err(Failure::new(format!(
-            "name '{}' is not a valid interface name",
-            params.name
-        )));
-    }
+    name::check(&params.name)?;
     let server_path = wanted_server_path(params)?;
     let timeout = ansible_module::positive_seconds("timeout", params.timeout)?;
     let mut client = Client::connect(&params.ovsdb, timeout).map_err(|e| db_failure(&e))?;
@@ -201,7 +199,7 @@ mod tests {
     use super::*;
     use ovsdb_server::OvsdbServer;
     use std::time::Duration;
-    use vhostuser::ovsdb::{Datum, Row};
+    use vhostuser::ovsdb::{Condition, Datum, Mutation, Operation, Row};
 
     fn params(server: &OvsdbServer, kind: &str) -> Params {
         Params {
@@ -285,5 +283,85 @@ mod tests {
             "the other writer's change survived"
         );
         assert_eq!(options["vhost-server-path"], "/var/lib/vhost_sockets/vhu1");
+    }
+
+    /// Another writer takes the port out of a mirror between this module's read and the
+    /// removal: the guard refuses the removal, and the retry keeps that writer's change while
+    /// the rest of the mirror follows the new port.
+    #[test]
+    fn a_reference_changed_meanwhile_is_never_restored_over_another_writer() {
+        let server = OvsdbServer::start();
+        let mut client = server.client();
+        server.add_bridge("br-int");
+        let mut wanted = params(&server, CLIENT);
+        wanted.server_path = Some("/run/a/vhu1".into());
+        let (before, plan) = plan::plan_now(&mut client, &wanted, Some("/run/a/vhu1")).unwrap();
+        let quick = Duration::from_secs(1);
+        apply::apply(
+            &mut client,
+            &wanted,
+            Some("/run/a/vhu1"),
+            &plan,
+            before.as_ref(),
+            quick,
+        )
+        .unwrap();
+        let port_uuid = |client: &mut Client| {
+            vhost_ports::find(client, "vhu1")
+                .unwrap()
+                .unwrap()
+                .port
+                .unwrap()
+                .uuid()
+                .unwrap()
+                .clone()
+        };
+        let old = port_uuid(&mut client);
+        let mirror = Row::new()
+            .with("name", "m0")
+            .with("select_src_port", &old)
+            .with("select_dst_port", &old);
+        client
+            .transact(
+                vhost_ports::DATABASE,
+                &[
+                    Operation::insert_named("Mirror", "m", &mirror),
+                    Operation::mutate(
+                        "Bridge",
+                        &[Condition::eq("name", "br-int")],
+                        &[Mutation::insert("mirrors", Datum::named_uuid("m"))],
+                    ),
+                ],
+            )
+            .unwrap();
+
+        let path = Some("/run/b/vhu1");
+        let (before, plan) = plan::plan_now(&mut client, &wanted, path).unwrap();
+        let by_name = [Condition::eq("name", "m0")];
+        let theirs = Row::new().with("select_src_port", Datum::empty());
+        client
+            .transact(
+                vhost_ports::DATABASE,
+                &[Operation::update("Mirror", &by_name, &theirs)],
+            )
+            .unwrap();
+        let guarded = apply::run(&mut client, &wanted, path, &plan, before.as_ref(), quick);
+        assert!(
+            matches!(guarded, Err(ref e) if e.is_conflict()),
+            "{:?}",
+            guarded.err()
+        );
+        assert_eq!(port_uuid(&mut client), old, "nothing was written");
+
+        // The retry reads again; without ovs-vswitchd the removal is never applied, which
+        // is reported, not raised.
+        apply::apply(&mut client, &wanted, path, &plan, before.as_ref(), quick).unwrap();
+        let new = port_uuid(&mut client);
+        assert_ne!(new, old);
+        let select = Operation::select("Mirror", &by_name, &[]);
+        let results = client.transact(vhost_ports::DATABASE, &[select]).unwrap();
+        let mirror = &results[0].rows[0];
+        assert!(mirror.uuid_set("select_src_port").unwrap().is_empty());
+        assert_eq!(mirror.uuid_set("select_dst_port").unwrap(), [new]);
     }
 }

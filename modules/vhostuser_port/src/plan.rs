@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use ansible_module::Failure;
 use serde_json::{Value, json};
-use vhostuser::ovsdb::{Client, Condition, Operation, Row};
+use vhostuser::ovsdb::{Client, Condition, Operation};
 use vhostuser::vhost_ports::{self, DATABASE, Located, SERVER_PATH};
 
+use crate::carry::Carried;
 use crate::{CLIENT, Params, State, db_failure};
 
 const LEGACY: &str = "dpdkvhostuser";
@@ -30,7 +31,7 @@ pub(crate) enum Plan {
     /// with its other columns, and vswitchd applies the removal in between.
     Recreate {
         options: BTreeMap<String, String>,
-        port: Row,
+        carried: Box<Carried>,
     },
     Delete,
 }
@@ -139,9 +140,41 @@ fn plan_create(client: &mut Client, params: &Params) -> Result<Plan, Failure> {
             "bridge {bridge} does not exist; create it first (ovs-vsctl add-br {bridge} -- set bridge {bridge} datapath_type=netdev)"
         )));
     }
+    check_no_port_named(client, &params.name)?;
     Ok(Plan::Create {
         bridge: bridge.clone(),
     })
+}
+
+/// A port of that name without an interface of that name (a bond, or a port whose interface
+/// is named otherwise) stops the creation: the name is taken, and no retry changes that.
+fn check_no_port_named(client: &mut Client, name: &str) -> Result<(), Failure> {
+    let mut select = |table: &str, conditions: &[Condition], columns: &[&str]| {
+        client
+            .transact(DATABASE, &[Operation::select(table, conditions, columns)])
+            .map(|mut results| results.pop().map(|r| r.rows).unwrap_or_default())
+            .map_err(|e| db_failure(&e))
+    };
+    let ports = select("Port", &[Condition::eq("name", name)], &["interfaces"])?;
+    let Some(port) = ports.first() else {
+        return Ok(());
+    };
+    let members = port.uuid_set("interfaces").map_err(|e| db_failure(&e))?;
+    // Only on the way to failing: every interface, to name the port's.
+    let mut names = select("Interface", &[], &["_uuid", "name"])?
+        .iter()
+        .filter(|i| i.uuid().is_ok_and(|u| members.contains(u)))
+        .map(|i| i.string("name").unwrap_or_default().to_owned())
+        .collect::<Vec<_>>();
+    names.sort();
+    let what = if names.len() > 1 { " (a bond)" } else { "" };
+    Err(Failure::new(format!(
+        "port {name} already exists{what} with interface{} {}, and no interface is named {name}; \
+         this module manages a port holding one vhost-user interface of the same name: choose \
+         another name, or remove port {name} first (ovs-vsctl del-port {name})",
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    )))
 }
 
 /// Only vhost-user interfaces are this module's: a bridge's internal port, a `dpdk` NIC or a
@@ -217,34 +250,10 @@ fn plan_change(
         return Ok(Plan::Nothing);
     }
     if kind == CLIENT && params.kind == CLIENT {
-        let port_uuid = located
-            .port
-            .as_ref()
-            .map(Row::uuid)
-            .transpose()
-            .map_err(|e| db_failure(&e))?;
-        let Some(port_uuid) = port_uuid else {
-            return Err(Failure::new("the interface lost its port"));
-        };
-        let results = client
-            .transact(
-                DATABASE,
-                &[Operation::select(
-                    "Port",
-                    &[Condition::uuid(port_uuid)],
-                    &[],
-                )],
-            )
-            .map_err(|e| db_failure(&e))?;
-        let port = results.first().and_then(|r| r.rows.first().cloned());
-        let Some(port) = port else {
-            return Err(Failure::new(
-                "the interface's port vanished while it was read",
-            ));
-        };
+        let carried = Carried::read(client, located, &params.name)?;
         return Ok(Plan::Recreate {
             options: wanted,
-            port,
+            carried: Box::new(carried),
         });
     }
     Ok(Plan::Update {

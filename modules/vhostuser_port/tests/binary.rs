@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use ovsdb_server::{DB, OvsdbServer};
 use serde_json::{Value, json};
-use vhostuser::ovsdb::{Condition, Datum, Mutation, Operation, Row};
+use vhostuser::ovsdb::{Atom, Condition, Datum, Mutation, Operation, Row};
 
 fn run(args: &Value) -> (Value, i32) {
     let dir = ovsdb_server::TempDir::create();
@@ -387,4 +387,296 @@ fn a_database_that_is_down_is_a_quick_clear_failure() {
         "{out}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// The largest int a playbook can give is "as long as it takes", not a panic computing the
+/// deadline.
+#[test]
+fn the_largest_timeout_is_saturated_not_a_panic() {
+    let server = OvsdbServer::start();
+    server.add_bridge("br-int");
+    let (out, code) = run(&args(&server, &json!({"timeout": i64::MAX})));
+    assert_eq!((code, &out["changed"]), (0, &json!(true)), "{out}");
+    assert_eq!(out["interface"]["type"], json!("dpdkvhostuserclient"));
+    let (out, code) = run(&args(&server, &json!({"timeout": "9223372036854775807"})));
+    assert_eq!((code, &out["changed"]), (0, &json!(false)), "{out}");
+}
+
+/// Names that are no socket file name are refused before the database is asked; a bond
+/// holding the name is reported as what it is, not as a race to retry.
+#[test]
+fn names_that_cannot_be_a_socket_and_names_taken_by_a_bond_are_refused_clearly() {
+    let server = OvsdbServer::start();
+    server.add_bridge("br-int");
+    for (name, words) in [
+        ("..", "the socket directory's parent itself"),
+        (".", "the socket directory itself"),
+        ("vhu1\nvhu2", "contains '\\n'"),
+        ("vhu 1", "contains ' '"),
+        ("../vhu1", "contains '/'"),
+        ("", "it is empty"),
+    ] {
+        let (out, code) = run(&args(&server, &json!({"name": name})));
+        assert_eq!(
+            (code, &out["changed"]),
+            (1, &json!(false)),
+            "{name:?}: {out}"
+        );
+        let msg = out["msg"].as_str().unwrap();
+        assert!(
+            msg.contains("is not a valid vhost-user interface name") && msg.contains(words),
+            "{name:?}: {msg}"
+        );
+        assert!(interface(&server, name).is_none(), "{name:?} was created");
+    }
+
+    let bond = [
+        Operation::insert_named("Interface", "a", &Row::new().with("name", "bond0a")),
+        Operation::insert_named("Interface", "b", &Row::new().with("name", "bond0b")),
+        Operation::insert_named(
+            "Port",
+            "p",
+            &Row::new().with("name", "bond0").with(
+                "interfaces",
+                Datum::set([Atom::NamedUuid("a".into()), Atom::NamedUuid("b".into())]),
+            ),
+        ),
+        Operation::mutate(
+            "Bridge",
+            &[Condition::eq("name", "br-int")],
+            &[Mutation::insert("ports", Datum::named_uuid("p"))],
+        ),
+    ];
+    server.client().transact(DB, &bond).unwrap();
+    let (out, code) = run(&args(&server, &json!({"name": "bond0"})));
+    assert_eq!((code, &out["changed"]), (1, &json!(false)), "{out}");
+    let msg = out["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("port bond0 already exists (a bond) with interfaces bond0a, bond0b"),
+        "{msg}"
+    );
+    assert!(!msg.contains("run it again"), "{msg}");
+    assert!(interface(&server, "bond0").is_none());
+}
+
+fn select_one(server: &OvsdbServer, table: &str, name: &str) -> Row {
+    let select = Operation::select(table, &[Condition::eq("name", name)], &[]);
+    let mut rows = server
+        .client()
+        .transact(DB, &[select])
+        .unwrap()
+        .remove(0)
+        .rows;
+    assert_eq!(rows.len(), 1, "{table} {name}: {rows:?}");
+    rows.remove(0)
+}
+
+/// Issue 11's port: protected, LLDP, BFD and CFM settings, a VLAN tag, `QoS`, and a mirror
+/// that selects it both ways and outputs to it. Every setting is on the port added back, and
+/// the mirror (whose references are weak, so OVSDB drops them with the old port) points at it.
+#[test]
+fn a_recreated_port_keeps_every_setting_and_every_reference_to_it() {
+    let server = OvsdbServer::start();
+    server.add_bridge("br-int");
+    run(&args(&server, &json!({"server_path": "/run/a/vhu1"})));
+    let old_port = select_one(&server, "Port", "vhu1").uuid().unwrap().clone();
+    let by_name = [Condition::eq("name", "vhu1")];
+    let settings = [
+        Operation::update(
+            "Interface",
+            &by_name,
+            &Row::new()
+                .with("lldp", Datum::string_map([("enable", "true")]))
+                .with("bfd", Datum::string_map([("enable", "false")]))
+                .with("cfm_mpid", 7i64)
+                .with("mtu_request", 9000i64),
+        ),
+        Operation::insert_named(
+            "QoS",
+            "q",
+            &Row::new()
+                .with("type", "egress-policer")
+                .with("other_config", Datum::string_map([("cir", "46000000")])),
+        ),
+        Operation::update(
+            "Port",
+            &by_name,
+            &Row::new()
+                .with("protected", true)
+                .with("tag", 10i64)
+                .with("qos", Datum::named_uuid("q")),
+        ),
+        Operation::insert_named(
+            "Mirror",
+            "m",
+            &Row::new()
+                .with("name", "m0")
+                .with("select_src_port", &old_port)
+                .with("select_dst_port", &old_port)
+                .with("output_port", &old_port),
+        ),
+        Operation::mutate(
+            "Bridge",
+            &[Condition::eq("name", "br-int")],
+            &[Mutation::insert("mirrors", Datum::named_uuid("m"))],
+        ),
+    ];
+    server.client().transact(DB, &settings).unwrap();
+    let qos = select_one(&server, "Port", "vhu1")
+        .get("qos")
+        .cloned()
+        .unwrap();
+
+    let (out, code) = run(&args(
+        &server,
+        &json!({"server_path": "/run/b/vhu1", "timeout": 1}),
+    ));
+    // No ovs-vswitchd applies the removal here: the failure says so, having changed.
+    assert_eq!((code, &out["changed"]), (1, &json!(true)), "{out}");
+    let msg = out["msg"].as_str().unwrap();
+    assert!(msg.contains("did not apply the removal"), "{msg}");
+
+    let interface = select_one(&server, "Interface", "vhu1");
+    assert_eq!(
+        interface.string_map("options").unwrap()["vhost-server-path"],
+        "/run/b/vhu1"
+    );
+    assert_eq!(interface.string_map("lldp").unwrap()["enable"], "true");
+    assert_eq!(interface.string_map("bfd").unwrap()["enable"], "false");
+    assert_eq!(interface.integer("cfm_mpid").unwrap(), 7);
+    assert_eq!(interface.integer("mtu_request").unwrap(), 9000);
+    let port = select_one(&server, "Port", "vhu1");
+    let new_port = port.uuid().unwrap().clone();
+    assert_ne!(new_port, old_port, "the port was re-created");
+    assert!(port.boolean("protected").unwrap());
+    assert_eq!(port.integer("tag").unwrap(), 10);
+    assert_eq!(port.get("qos"), Some(&qos), "the same QoS row");
+    let mirror = select_one(&server, "Mirror", "m0");
+    for column in ["select_src_port", "select_dst_port", "output_port"] {
+        assert_eq!(
+            mirror.uuid_set(column).unwrap(),
+            std::slice::from_ref(&new_port),
+            "Mirror {column}"
+        );
+    }
+    let bridge = select_one(&server, "Bridge", "br-int");
+    assert_eq!(bridge.uuid_set("ports").unwrap(), [new_port]);
+}
+
+/// What cannot be left without the port between the two transactions is refused before
+/// anything is written: here another port whose only interface is this one.
+#[test]
+fn a_reference_that_cannot_be_carried_is_refused_with_the_reason() {
+    let server = OvsdbServer::start();
+    server.add_bridge("br-int");
+    run(&args(&server, &json!({"server_path": "/run/a/vhu1"})));
+    let iface = select_one(&server, "Interface", "vhu1")
+        .uuid()
+        .unwrap()
+        .clone();
+    let other = [
+        Operation::insert_named(
+            "Port",
+            "p",
+            &Row::new().with("name", "other").with("interfaces", &iface),
+        ),
+        Operation::mutate(
+            "Bridge",
+            &[Condition::eq("name", "br-int")],
+            &[Mutation::insert("ports", Datum::named_uuid("p"))],
+        ),
+    ];
+    server.client().transact(DB, &other).unwrap();
+    let before = select_one(&server, "Interface", "vhu1");
+    let (out, code) = run(&args(&server, &json!({"server_path": "/run/b/vhu1"})));
+    assert_eq!((code, &out["changed"]), (1, &json!(false)), "{out}");
+    let msg = out["msg"].as_str().unwrap();
+    assert!(
+        // Whichever of the two ports is taken for the interface's, the other refers to it.
+        (msg.contains("Port other interfaces cannot be left without it")
+            || msg.contains("Port vhu1 interfaces cannot be left without it"))
+            && msg.contains("nothing was changed"),
+        "{msg}"
+    );
+    assert_eq!(select_one(&server, "Interface", "vhu1"), before);
+}
+
+/// Another writer gives the mirror another output port while the port is out of the
+/// database: the port still comes back, and the task says which references it could not
+/// restore.
+#[test]
+fn a_mirror_filled_meanwhile_never_keeps_the_port_out() {
+    let server = OvsdbServer::start();
+    server.add_bridge("br-int");
+    run(&args(&server, &json!({"server_path": "/run/a/vhu1"})));
+    run(&args(
+        &server,
+        &json!({"name": "vhu2", "server_path": "/run/a/vhu2"}),
+    ));
+    let old = select_one(&server, "Port", "vhu1").uuid().unwrap().clone();
+    let other = select_one(&server, "Port", "vhu2").uuid().unwrap().clone();
+    let mirror = Row::new()
+        .with("name", "m0")
+        .with("select_src_port", &old)
+        .with("output_port", &old);
+    let ops = [
+        Operation::insert_named("Mirror", "m", &mirror),
+        Operation::mutate(
+            "Bridge",
+            &[Condition::eq("name", "br-int")],
+            &[Mutation::insert("mirrors", Datum::named_uuid("m"))],
+        ),
+        Operation::update(
+            "Port",
+            &[Condition::eq("name", "vhu1")],
+            &Row::new().with("tag", 10i64),
+        ),
+    ];
+    server.client().transact(DB, &ops).unwrap();
+
+    // The other writer: once the port is gone, the mirror outputs to vhu2.
+    let address = server.address();
+    let writer = std::thread::spawn(move || {
+        let mut client =
+            vhostuser::ovsdb::Client::connect(&address, Duration::from_secs(5)).unwrap();
+        let gone = Operation::select("Port", &[Condition::eq("name", "vhu1")], &["_uuid"]);
+        let started = Instant::now();
+        while !client.transact(DB, std::slice::from_ref(&gone)).unwrap()[0]
+            .rows
+            .is_empty()
+        {
+            assert!(started.elapsed() < Duration::from_secs(10), "never removed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let theirs = Row::new().with("output_port", &other);
+        let filled = Operation::update("Mirror", &[Condition::eq("name", "m0")], &theirs);
+        client.transact(DB, &[filled]).unwrap();
+    });
+    let (out, code) = run(&args(
+        &server,
+        &json!({"server_path": "/run/b/vhu1", "timeout": 2}),
+    ));
+    writer.join().unwrap();
+    assert_eq!((code, &out["changed"]), (1, &json!(true)), "{out}");
+    let msg = out["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("Mirror m0 output_port could not be pointed at the port added back")
+            && msg.contains("point it at port vhu1 by hand"),
+        "{msg}"
+    );
+    assert!(!msg.contains("select_src_port"), "{msg}");
+    let port = select_one(&server, "Port", "vhu1");
+    assert_eq!(port.integer("tag").unwrap(), 10, "the port is back");
+    let mirror = select_one(&server, "Mirror", "m0");
+    let other = select_one(&server, "Port", "vhu2").uuid().unwrap().clone();
+    assert_eq!(
+        mirror.uuid_set("output_port").unwrap(),
+        [other],
+        "theirs stays"
+    );
+    assert_eq!(
+        mirror.uuid_set("select_src_port").unwrap(),
+        [port.uuid().unwrap().clone()],
+        "the reference that could be restored is"
+    );
 }

@@ -1,6 +1,7 @@
 # The sandbox node's commands: start, stop, status, restart-vswitchd. Its Open vSwitch is
 # lib/ovs.sh's, on a private tree under DIR. Sourced by tests/sandbox/node.
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables set here are the settings lib/ovs.sh's functions read
 
 node_running() { ovs_running; }
 

@@ -2,6 +2,7 @@
 # behind the sandbox node (its private tree, tests/sandbox/node) and the sandbox host (the
 # production paths inside its namespaces, lib/host/hostctl). Sourced, never run.
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # settings read by the scripts that source this file
 #
 # The caller sets:
 #   DB_DIR RUN_DIR LOG_DIR PID_DIR DB DB_SOCK   where the database, sockets, logs and the

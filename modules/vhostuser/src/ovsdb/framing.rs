@@ -3,6 +3,13 @@
 //! ovsdb-server writes JSON objects back to back with no delimiter, so a message ends where its
 //! outermost brace closes. Counting braces outside strings finds that point without parsing,
 //! and lets the caller read with its own deadline (a reader inside `serde_json` would hide it).
+//!
+//! One message is bounded by [`MAX_MESSAGE`]: a peer streaming one endless string would
+//! otherwise grow the buffer until the deadline, gigabytes at socket speed.
+
+/// The largest message accepted: 64 MiB. The biggest real replies, every column of every
+/// Interface of a node with thousands of ports, are a few megabytes.
+pub(crate) const MAX_MESSAGE: usize = 64 * 1024 * 1024;
 
 /// Bytes received so far, and how far they have been scanned for the end of a message.
 #[derive(Debug, Default)]
@@ -50,6 +57,15 @@ impl Framer {
                 _ => return Err(format!("unexpected byte {byte:#04x} between messages")),
             }
         }
+        // Every complete message has been drained: what is left is one unfinished message.
+        if self.buffer.len() > MAX_MESSAGE {
+            return Err(format!(
+                "a message is still unfinished after {} bytes, beyond the limit of {} MiB for \
+                 one OVSDB message; this is not ovsdb-server, or it is broken",
+                self.buffer.len(),
+                MAX_MESSAGE / (1024 * 1024)
+            ));
+        }
         Ok(None)
     }
 }
@@ -91,6 +107,35 @@ mod tests {
     fn braces_and_escaped_quotes_inside_strings_do_not_count() {
         let text = r#"{"details":"a } \" { ] \\","x":"[{"}"#;
         assert_eq!(messages(&[text, "{}"]), [text, "{}"]);
+    }
+
+    #[test]
+    fn one_endless_message_is_refused_at_the_limit() {
+        let mut framer = Framer::default();
+        framer.push(br#"{"id":1,"result":""#);
+        let chunk = vec![b'a'; 1024 * 1024];
+        let mut pushed = 0;
+        let error = loop {
+            match framer.next_message() {
+                Ok(None) => {}
+                Ok(Some(_)) => panic!("an unfinished string made a message"),
+                Err(error) => break error,
+            }
+            assert!(pushed <= MAX_MESSAGE + chunk.len(), "no limit");
+            framer.push(&chunk);
+            pushed += chunk.len();
+        };
+        assert!(error.contains("beyond the limit of 64 MiB"), "{error}");
+        assert!(pushed > MAX_MESSAGE - chunk.len());
+    }
+
+    #[test]
+    fn a_message_just_under_the_limit_is_kept() {
+        let mut framer = Framer::default();
+        let body = "a".repeat(MAX_MESSAGE - 16);
+        framer.push(format!("{{\"s\":\"{body}\"}}").as_bytes());
+        let message = framer.next_message().unwrap().unwrap();
+        assert_eq!(message.len(), MAX_MESSAGE - 16 + 8);
     }
 
     #[test]

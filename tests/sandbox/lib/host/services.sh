@@ -2,6 +2,7 @@
 # Open vSwitch (lib/ovs.sh, as /etc/sysconfig/openvswitch's OVS_USER_ID says), virtlogd,
 # libvirtd (system mode) and sshd. Runs inside the host, from hostctl. Sourced, never run.
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables set here are the settings lib/ovs.sh's functions read
 
 STATE_DIR=/run/nfv-sandbox
 SERVICE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -176,6 +177,7 @@ sshd_start() {
         say "sshd already running (pid $pid)"
         return 0
     fi
+    # shellcheck disable=SC2174 # /run exists: the mode is meant for /run/sshd alone
     mkdir -p -m 0755 /run/sshd
     /usr/sbin/sshd -t -f /etc/ssh/sshd_config || die "sshd refuses /etc/ssh/sshd_config"
     env -i PATH="$SERVICE_PATH" LANG=C.UTF-8 /usr/sbin/sshd -f /etc/ssh/sshd_config -E /var/log/sshd.log \
