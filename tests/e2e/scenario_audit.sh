@@ -3,6 +3,9 @@
 # fail_on as a CI gate that still leaves the report behind.
 report=$WORK/vhostuser-report
 
+check "e2e-a: before any change, each of its 3 guests answers through its port" guests_reachable e2e-a 3
+check "e2e-b: before any change, each of its 3 guests answers through its port" guests_reachable e2e-b 3
+
 check "audit runs on every host" play audit nfv.vhostuser.audit
 check "audit changes nothing on the hosts (only the report on the controller)" \
     test "$(grep -cE 'changed: \[e2e-[a-z]+\]' "$OUT/audit.log")" = 0
