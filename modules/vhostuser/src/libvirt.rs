@@ -43,8 +43,8 @@ mod xml;
 
 pub use dir::{DomainFile, read_dir_xml, read_file};
 pub use domain::{
-    Domain, Memory, NumaCell, OVS_DPDKVHOSTUSER, OVS_DPDKVHOSTUSERCLIENT, Reconnect, SourceMode,
-    VhostUserInterface,
+    Domain, Memory, NOVA_NAMESPACE, NovaInstance, NumaCell, OVS_DPDKVHOSTUSER,
+    OVS_DPDKVHOSTUSERCLIENT, Reconnect, SourceMode, VhostUserInterface,
 };
 pub use error::{DomainError, Error};
 pub use manage::{DomainInfo, ManageError, Snapshot};

@@ -12,6 +12,7 @@ use crate::Params;
 fn facts(domain: &Domain, running: bool) -> DomainFacts {
     DomainFacts {
         name: domain.name.clone(),
+        uuid: domain.uuid.clone(),
         running,
         shared_memory: domain.shared_memory,
         hugepages: domain.memory.hugepages,
@@ -25,6 +26,7 @@ fn facts(domain: &Domain, running: bool) -> DomainFacts {
                 target: i.target_dev.clone(),
             })
             .collect(),
+        nova: domain.nova.clone(),
     }
 }
 

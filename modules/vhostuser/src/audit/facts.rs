@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::libvirt::NovaInstance;
 use crate::procfs::Process;
 use crate::qemu_conf::Duplicate;
 use crate::qemu_procs::QemuProcess;
@@ -103,10 +104,14 @@ pub struct SocketFacts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DomainFacts {
     pub name: String,
+    /// libvirt's `<uuid>` (a nova instance's own UUID).
+    pub uuid: Option<String>,
     pub running: bool,
     pub shared_memory: bool,
     pub hugepages: bool,
     pub interfaces: Vec<DomainInterface>,
+    /// nova's metadata: the domain is a nova instance, which only nova may change.
+    pub nova: Option<NovaInstance>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -85,6 +85,7 @@ pub fn domain(name: &str, port: &str) -> DomainFacts {
             mode: Some("server".into()),
             target: Some(port.into()),
         }],
+        ..DomainFacts::default()
     }
 }
 
