@@ -5,6 +5,7 @@ pub mod audit;
 pub mod identity;
 pub mod libvirt;
 pub mod nofollow;
+pub mod ovs_type;
 pub mod ovsdb;
 pub mod procfs;
 pub mod qemu_conf;
@@ -13,3 +14,5 @@ pub mod sysconfig;
 pub mod text;
 pub mod unix_sockets;
 pub mod vhost_ports;
+
+pub use ovs_type::OvsType;

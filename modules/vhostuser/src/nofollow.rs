@@ -37,6 +37,41 @@ impl Kind {
             _ => Kind::Other,
         }
     }
+
+    /// The same from `std::fs::symlink_metadata`'s file type.
+    #[must_use]
+    pub fn of_file_type(file_type: std::fs::FileType) -> Kind {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_symlink() {
+            Kind::Symlink
+        } else if file_type.is_dir() {
+            Kind::Directory
+        } else if file_type.is_file() {
+            Kind::File
+        } else if file_type.is_socket() {
+            Kind::Socket
+        } else {
+            Kind::Other
+        }
+    }
+
+    /// The lowercase word the JSON and the messages use.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Socket => "socket",
+            Kind::Symlink => "symlink",
+            Kind::File => "file",
+            Kind::Directory => "directory",
+            Kind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Why a directory could not be opened.

@@ -21,7 +21,7 @@ fn facts(domain: &Domain, running: bool) -> DomainFacts {
             .map(|i| DomainInterface {
                 mac: i.mac.clone(),
                 path: i.path.clone(),
-                mode: i.mode.map(|m| m.as_str().to_owned()),
+                mode: i.mode,
                 target: i.target_dev.clone(),
             })
             .collect(),

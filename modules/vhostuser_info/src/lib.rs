@@ -39,7 +39,12 @@ const OPTIONS: &[Opt] = &[
         ])),
     Opt::new("checks", Kind::List).elements(Kind::Str),
     Opt::new("skip_checks", Kind::List).elements(Kind::Str),
-    Opt::new("fail_on", Kind::Str).choices(&["info", "warning", "error", "critical"]),
+    Opt::new("fail_on", Kind::Str).choices(&[
+        Severity::Info.as_str(),
+        Severity::Warning.as_str(),
+        Severity::Error.as_str(),
+        Severity::Critical.as_str(),
+    ]),
     Opt::new("timeout", Kind::Int).default(Lit::Int(10)),
 ];
 

@@ -165,7 +165,7 @@ fn recreate(
         .interface
         .clone()
         .with("name", name)
-        .with("type", CLIENT);
+        .with("type", CLIENT.as_str());
     interface.set("options", options);
     let port_name = located.port.as_ref().ok_or_else(missing)?.string("name")?;
     let referred: Vec<String> = carried.referrers.iter().map(Referrer::label).collect();

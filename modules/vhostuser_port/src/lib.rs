@@ -15,6 +15,7 @@ use std::path::Path;
 use ansible_module::{ArgSpec, Ctx, Diff, Failure, Kind, Lit, ModuleResult, Opt};
 use serde::Deserialize;
 use serde_json::json;
+use vhostuser::OvsType;
 use vhostuser::ovsdb::{self, Client};
 use vhostuser::vhost_ports;
 
@@ -23,8 +24,8 @@ use crate::plan::Plan;
 const OPTIONS: &[Opt] = &[
     Opt::new("name", Kind::Str).required(),
     Opt::new("type", Kind::Str)
-        .choices(&["dpdkvhostuserclient", "dpdkvhostuser"])
-        .default(Lit::Str("dpdkvhostuserclient")),
+        .choices(&[CLIENT.as_str(), OvsType::DpdkVhostUser.as_str()])
+        .default(Lit::Str(CLIENT.as_str())),
     Opt::new("server_path", Kind::Path),
     Opt::new("socket_dir", Kind::Path).default(Lit::Str("/var/lib/vhost_sockets")),
     Opt::new("bridge", Kind::Str),
@@ -46,7 +47,7 @@ const SUN_PATH: usize = 108;
 pub struct Params {
     pub name: String,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: OvsType,
     pub server_path: Option<String>,
     pub socket_dir: String,
     pub bridge: Option<String>,
@@ -63,7 +64,7 @@ pub enum State {
     Absent,
 }
 
-pub(crate) const CLIENT: &str = "dpdkvhostuserclient";
+pub(crate) const CLIENT: OvsType = OvsType::DpdkVhostUserClient;
 
 /// The server path the interface should have: given, or `<socket_dir>/<name>`; none for
 /// `dpdkvhostuser`, whose socket ovs-vswitchd creates in its own run directory.
@@ -156,7 +157,7 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
 /// A type the running ovs-vswitchd cannot create ends up as an interface `error`; say so now.
 fn warn_unsupported_type(client: &mut Client, params: &Params, result: &mut ModuleResult) {
     if let Ok(types) = vhost_ports::iface_types(client) {
-        if !types.is_empty() && !types.contains(&params.kind) {
+        if !types.is_empty() && !types.iter().any(|t| params.kind == t.as_str()) {
             result.warn(format!(
                 "the running ovs-vswitchd does not offer interface type {} (iface_types: {}): DPDK is \
                  not initialised (other_config:dpdk-init) or this is not a DPDK build",
@@ -201,10 +202,10 @@ mod tests {
     use std::time::Duration;
     use vhostuser::ovsdb::{Condition, Datum, Mutation, Operation, Row};
 
-    fn params(server: &OvsdbServer, kind: &str) -> Params {
+    fn params(server: &OvsdbServer, kind: OvsType) -> Params {
         Params {
             name: "vhu1".into(),
-            kind: kind.into(),
+            kind,
             server_path: None,
             socket_dir: "/var/lib/vhost_sockets".into(),
             bridge: Some("br-int".into()),
@@ -222,7 +223,7 @@ mod tests {
         let server = OvsdbServer::start();
         let mut client = server.client();
         server.add_bridge("br-int");
-        let legacy = params(&server, "dpdkvhostuser");
+        let legacy = params(&server, OvsType::DpdkVhostUser);
         let (before, plan) = plan::plan_now(&mut client, &legacy, None).unwrap();
         apply::apply(
             &mut client,

@@ -9,9 +9,9 @@ use vhostuser::ovsdb::{Client, Condition, Operation};
 use vhostuser::vhost_ports::{self, DATABASE, Located, SERVER_PATH};
 
 use crate::carry::Carried;
-use crate::{CLIENT, Params, State, db_failure};
+use vhostuser::OvsType;
 
-const LEGACY: &str = "dpdkvhostuser";
+use crate::{CLIENT, Params, State, db_failure};
 
 #[derive(Debug)]
 pub(crate) enum Plan {
@@ -23,7 +23,7 @@ pub(crate) enum Plan {
     /// Type (and options) change on the existing row: ovs-vswitchd re-creates the netdev
     /// because its class changes.
     Update {
-        kind: String,
+        kind: OvsType,
         options: BTreeMap<String, String>,
     },
     /// Only the server path of a `dpdkvhostuserclient` changes. A running ovs-vswitchd keeps
@@ -184,7 +184,7 @@ fn check_vhost_user(located: &Located, params: &Params) -> Result<(), Failure> {
         .interface
         .string("type")
         .map_err(|e| db_failure(&e))?;
-    if kind == CLIENT || kind == LEGACY {
+    if OvsType::parse(kind).is_some() {
         return Ok(());
     }
     Err(Failure::new(format!(
@@ -241,15 +241,16 @@ fn plan_change(
         .interface
         .string_map("status")
         .map_err(|e| db_failure(&e))?;
-    let stale_socket = kind == CLIENT
+    let kind = OvsType::parse(kind);
+    let stale_socket = kind == Some(CLIENT)
         && status.get("mode").is_some_and(|m| m == "client")
         && status
             .get("socket")
             .is_some_and(|s| Some(s) != wanted.get(SERVER_PATH));
-    if kind == params.kind && options == wanted && !stale_socket {
+    if kind == Some(params.kind) && options == wanted && !stale_socket {
         return Ok(Plan::Nothing);
     }
-    if kind == CLIENT && params.kind == CLIENT {
+    if kind == Some(CLIENT) && params.kind == CLIENT {
         let carried = Carried::read(client, located, &params.name)?;
         return Ok(Plan::Recreate {
             options: wanted,
@@ -257,7 +258,7 @@ fn plan_change(
         });
     }
     Ok(Plan::Update {
-        kind: params.kind.clone(),
+        kind: params.kind,
         options: wanted,
     })
 }

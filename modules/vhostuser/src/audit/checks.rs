@@ -462,6 +462,8 @@ mod tests {
 
     use super::fixture::{self, healthy, ids_of, run_on};
     use super::*;
+    use crate::OvsType;
+    use crate::libvirt::SourceMode;
 
     #[test]
     fn catalogue_ids_are_unique_snake_case() {
@@ -493,7 +495,7 @@ mod tests {
         // A node broken in many ways at once: every finding is in the catalogue, no finding is
         // louder than its row, and each says what, why and how to fix it.
         let (mut facts, expected) = healthy();
-        facts.ovs.as_mut().unwrap().interfaces[0].kind = "dpdkvhostuser".into();
+        facts.ovs.as_mut().unwrap().interfaces[0].kind = OvsType::DpdkVhostUser;
         facts.qemu_conf.group = Some("qemu".into());
         facts.accounts.qemu_group_gid = Some(107);
         facts.socket_dir.mode = Some(0o755);
@@ -531,7 +533,7 @@ mod tests {
     #[test]
     fn run_is_deterministic() {
         let (mut facts, expected) = healthy();
-        facts.ovs.as_mut().unwrap().interfaces[1].kind = "dpdkvhostuser".into();
+        facts.ovs.as_mut().unwrap().interfaces[1].kind = OvsType::DpdkVhostUser;
         assert_eq!(run_on(&facts, &expected), run_on(&facts, &expected));
     }
 
@@ -572,7 +574,7 @@ mod tests {
     fn legacy_domains_are_sorted_and_unique() {
         let (mut facts, _) = healthy();
         let domains = facts.domains.as_mut().unwrap();
-        domains[1].interfaces[0].mode = Some("client".into());
+        domains[1].interfaces[0].mode = Some(SourceMode::Client);
         domains[0].interfaces[0].path = Some("/run/openvswitch/vhu1".into());
         assert_eq!(
             legacy_domains(&facts, "/var/run/openvswitch"),

@@ -12,12 +12,13 @@ use super::facts::{
     AccountFacts, DomainFacts, Expected, Facts, OvsFacts, OvsInterface, PathFacts, QemuConfFacts,
     SocketFacts, SysconfigFacts,
 };
-use super::pairing::{CLIENT_TYPE, LEGACY_TYPE, ovs_socket_path};
-use crate::identity;
+use super::pairing::ovs_socket_path;
+use crate::nofollow::Kind;
 use crate::ovsdb::{Atom, Client, Condition, Error, Operation, Row, Uuid};
 use crate::procfs::processes_named;
 use crate::qemu_procs::qemu_processes;
 use crate::unix_sockets::sockets_in_use;
+use crate::{OvsType, identity};
 use crate::{qemu_conf, sysconfig};
 
 /// Where to read from; the module's options.
@@ -73,13 +74,15 @@ pub fn collect(
 /// transaction.
 pub fn ovs(address: &str, timeout: Duration) -> Result<OvsFacts, Error> {
     let mut client = Client::connect(address, timeout)?;
-    let by_type = |kind: &str| Operation::select("Interface", &[Condition::eq("type", kind)], &[]);
+    let by_type = |kind: OvsType| {
+        Operation::select("Interface", &[Condition::eq("type", kind.as_str())], &[])
+    };
     let results = client.transact(
         "Open_vSwitch",
         &[
             Operation::select("Open_vSwitch", &[], &[]),
-            by_type(LEGACY_TYPE),
-            by_type(CLIENT_TYPE),
+            by_type(OvsType::DpdkVhostUser),
+            by_type(OvsType::DpdkVhostUserClient),
             Operation::select("Port", &[], &["_uuid", "name", "interfaces", "tag"]),
             Operation::select("Bridge", &[], &["_uuid", "name", "ports"]),
         ],
@@ -104,7 +107,7 @@ pub fn ovs(address: &str, timeout: Duration) -> Result<OvsFacts, Error> {
         let options = row.string_map("options")?;
         interfaces.push(OvsInterface {
             name: row.string("name")?.to_owned(),
-            kind: row.string("type")?.to_owned(),
+            kind: ovs_type(row)?,
             bridge: port
                 .and_then(|p| p.uuid().ok())
                 .and_then(|u| bridge_of.get(u).cloned()),
@@ -130,6 +133,16 @@ pub fn ovs(address: &str, timeout: Duration) -> Result<OvsFacts, Error> {
     })
 }
 
+/// The `type` of an interface row selected by its type.
+fn ovs_type(row: &Row) -> Result<OvsType, Error> {
+    let text = row.string("type")?;
+    OvsType::parse(text).ok_or_else(|| Error::Column {
+        column: "type".to_owned(),
+        expected: "dpdkvhostuser or dpdkvhostuserclient",
+        found: text.to_owned(),
+    })
+}
+
 /// An optional integer column (an empty set when unset).
 fn integer(row: &Row, column: &str) -> Option<i64> {
     match row.get(column)?.optional()? {
@@ -148,22 +161,8 @@ pub fn path_facts(path: &str, with_selinux: bool) -> PathFacts {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return facts;
     };
-    let kind = meta.file_type();
     facts.exists = true;
-    facts.kind = Some(
-        if kind.is_symlink() {
-            "symlink"
-        } else if kind.is_dir() {
-            "directory"
-        } else if kind.is_file() {
-            "file"
-        } else if std::os::unix::fs::FileTypeExt::is_socket(&kind) {
-            "socket"
-        } else {
-            "other"
-        }
-        .to_owned(),
-    );
+    facts.kind = Some(Kind::of_file_type(meta.file_type()));
     facts.uid = Some(meta.uid());
     facts.gid = Some(meta.gid());
     facts.owner = Some(identity::user_name(meta.uid()));
@@ -346,7 +345,7 @@ fn sockets(facts: &Facts, expected: &Expected, proc_root: &Path) -> BTreeMap<Str
             .filter_map(Result::ok)
             .map(|e| entry(e.path().to_string_lossy().into_owned()));
         for (path, socket) in found {
-            if socket.file.kind.as_deref() == Some("socket") {
+            if socket.file.kind == Some(Kind::Socket) {
                 sockets.entry(path).or_insert(socket);
             }
         }

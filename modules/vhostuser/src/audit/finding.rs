@@ -12,15 +12,28 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Every severity, mildest first.
+    pub const ALL: [Severity; 4] = [
+        Severity::Info,
+        Severity::Warning,
+        Severity::Error,
+        Severity::Critical,
+    ];
+
+    /// The lowercase name the JSON, `fail_on` and the counts use.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+            Severity::Critical => "critical",
+        }
+    }
+
     #[must_use]
     pub fn parse(text: &str) -> Option<Severity> {
-        match text {
-            "info" => Some(Severity::Info),
-            "warning" => Some(Severity::Warning),
-            "error" => Some(Severity::Error),
-            "critical" => Some(Severity::Critical),
-            _ => None,
-        }
+        Severity::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::checks::legacy_domains;
 use super::facts::Facts;
 use super::finding::{Finding, Severity};
-use super::pairing::{self, CLIENT_TYPE, LEGACY_TYPE, Pair};
+use super::pairing::{self, Pair};
 
 /// Open vSwitch's run directory when the facts did not record one.
 pub const DEFAULT_OVS_RUNDIR: &str = "/var/run/openvswitch";
@@ -68,17 +68,6 @@ pub struct Verdict {
     pub blockers: Vec<String>,
 }
 
-/// Severity as the findings spell it.
-#[must_use]
-pub fn severity_name(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Info => "info",
-        Severity::Warning => "warning",
-        Severity::Error => "error",
-        Severity::Critical => "critical",
-    }
-}
-
 /// Whether a finding keeps the node from being ready for client mode.
 #[must_use]
 pub fn blocks_readiness(finding: &Finding) -> bool {
@@ -91,10 +80,10 @@ pub fn verdict(facts: &Facts, pairs: &[Pair], findings: &[Finding]) -> Verdict {
         .ovs
         .as_ref()
         .map_or(&[][..], |o| o.interfaces.as_slice());
-    let client = interfaces.iter().any(|i| i.kind == CLIENT_TYPE);
+    let client = interfaces.iter().any(|i| i.kind.is_client());
     let mut legacy_ports: Vec<String> = interfaces
         .iter()
-        .filter(|i| i.kind == LEGACY_TYPE)
+        .filter(|i| i.kind.is_legacy())
         .map(|i| i.name.clone())
         .collect();
     legacy_ports.sort();
@@ -119,18 +108,11 @@ pub fn verdict(facts: &Facts, pairs: &[Pair], findings: &[Finding]) -> Verdict {
             )
         })
         .count();
-    let mut counts: BTreeMap<&'static str, usize> = [
-        Severity::Info,
-        Severity::Warning,
-        Severity::Error,
-        Severity::Critical,
-    ]
-    .into_iter()
-    .map(|s| (severity_name(s), 0))
-    .collect();
+    let mut counts: BTreeMap<&'static str, usize> =
+        Severity::ALL.into_iter().map(|s| (s.as_str(), 0)).collect();
     let mut blockers = BTreeSet::new();
     for finding in findings {
-        *counts.entry(severity_name(finding.severity)).or_default() += 1;
+        *counts.entry(finding.severity.as_str()).or_default() += 1;
         if blocks_readiness(finding) {
             blockers.insert(finding.id.to_owned());
         }
@@ -151,7 +133,9 @@ pub fn verdict(facts: &Facts, pairs: &[Pair], findings: &[Finding]) -> Verdict {
 mod tests {
     use super::super::checks::{self, CATALOGUE};
     use super::*;
+    use crate::OvsType;
     use crate::audit::facts::{Expected, OvsFacts};
+    use crate::libvirt::SourceMode;
 
     use crate::audit::pairing::pair;
 
@@ -190,10 +174,10 @@ mod tests {
     fn legacy_node() {
         let (mut facts, expected) = node();
         for iface in &mut facts.ovs.as_mut().unwrap().interfaces {
-            iface.kind = LEGACY_TYPE.into();
+            iface.kind = OvsType::DpdkVhostUser;
         }
         for domain in facts.domains.as_mut().unwrap() {
-            domain.interfaces[0].mode = Some("client".into());
+            domain.interfaces[0].mode = Some(SourceMode::Client);
         }
         for qemu in &mut facts.qemus {
             qemu.vhost_user[0].server = false;
@@ -300,16 +284,12 @@ mod tests {
 
     #[test]
     fn severity_names_match_serde() {
-        for s in [
-            Severity::Info,
-            Severity::Warning,
-            Severity::Error,
-            Severity::Critical,
-        ] {
+        for s in Severity::ALL {
             assert_eq!(
                 serde_json::to_value(s).unwrap(),
-                serde_json::Value::from(severity_name(s))
+                serde_json::Value::from(s.as_str())
             );
+            assert_eq!(Severity::parse(s.as_str()), Some(s));
         }
     }
 

@@ -2,6 +2,7 @@
 //! and whether Open vSwitch, QEMU and the socket directory agree on one group.
 
 use super::{Ctx, Error, Finding, Info, Warning, describe_group, push};
+use crate::nofollow::Kind;
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     ovs_user(ctx, out);
@@ -204,7 +205,7 @@ fn group_mismatch(ctx: &Ctx, out: &mut Vec<Finding>) {
         });
     }
     let dir = &facts.socket_dir;
-    if dir.exists && dir.kind.as_deref() == Some("directory") {
+    if dir.exists && dir.kind == Some(Kind::Directory) {
         sides.push(Side {
             what: format!("the group of {}", dir.path),
             name: dir.group.clone(),

@@ -2,6 +2,7 @@
 
 use super::{Ctx, Error, Finding, Info, Warning, is_under, push};
 use crate::audit::facts::{DomainFacts, DomainInterface};
+use crate::libvirt::SourceMode;
 
 /// A domain's vhostuser interfaces that are still legacy: `mode='client'` (QEMU connects to a
 /// socket Open vSwitch owns) or a socket under Open vSwitch's run directory.
@@ -13,7 +14,7 @@ pub(super) fn legacy_interfaces<'a>(
         .interfaces
         .iter()
         .filter(|i| {
-            i.mode.as_deref() == Some("client")
+            i.mode == Some(SourceMode::Client)
                 || i.path.as_deref().is_some_and(|p| is_under(p, ovs_rundir))
         })
         .collect()
@@ -40,7 +41,7 @@ fn legacy_domain(ctx: &Ctx, domain: &DomainFacts, out: &mut Vec<Finding>) {
             format!(
                 "{} mode='{}'",
                 i.path.as_deref().unwrap_or("(no path)"),
-                i.mode.as_deref().unwrap_or("?")
+                i.mode.map_or("?", SourceMode::as_str)
             )
         })
         .collect();

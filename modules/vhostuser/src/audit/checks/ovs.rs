@@ -2,7 +2,7 @@
 //! `error` column of each vhost-user interface.
 
 use super::{Ctx, Error, Finding, push};
-use crate::audit::pairing::CLIENT_TYPE;
+use crate::OvsType;
 
 /// What `netdev_open` reports when ovs-vswitchd has no DPDK (EAFNOSUPPORT).
 const NO_DPDK_ERROR: &str = "Address family not supported";
@@ -41,7 +41,8 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
              ovs-vswitchd (mind restart_cuts_vms)",
         );
     }
-    if !ovs.iface_types.is_empty() && !ovs.iface_types.iter().any(|t| t == CLIENT_TYPE) {
+    let client = OvsType::DpdkVhostUserClient;
+    if !ovs.iface_types.is_empty() && !ovs.iface_types.iter().any(|t| client == t.as_str()) {
         push(
             out,
             "client_type_unsupported",

@@ -5,13 +5,14 @@ use std::collections::BTreeSet;
 
 use super::sockets::ovs_locked_out;
 use super::{Ctx, Error, Finding, Info, Warning, push, short_list};
-use crate::audit::pairing::{CLIENT_TYPE, LEGACY_TYPE, OvsSide, Pair, Verdict};
+use crate::audit::pairing::{OvsSide, Pair, Verdict};
+use crate::libvirt::SourceMode;
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     restart_cuts_vms(ctx, out);
     for pair in ctx.pairs {
         if let Some(ovs) = &pair.ovs {
-            if ovs.kind == LEGACY_TYPE {
+            if ovs.kind.is_legacy() {
                 legacy_port(ctx, ovs, pair, out);
             }
         }
@@ -51,7 +52,7 @@ fn vm_name(pair: &Pair) -> Option<String> {
 fn legacy_vms(pairs: &[Pair]) -> BTreeSet<String> {
     pairs
         .iter()
-        .filter(|p| p.ovs.as_ref().is_some_and(|o| o.kind == LEGACY_TYPE))
+        .filter(|p| p.ovs.as_ref().is_some_and(|o| o.kind.is_legacy()))
         .filter_map(running_vm)
         .collect()
 }
@@ -146,9 +147,9 @@ fn qemu_role(pair: &Pair) -> Option<(bool, String)> {
         ));
     }
     let l = pair.libvirt.as_ref()?;
-    let mode = l.mode.as_deref()?;
+    let mode = l.mode?;
     Some((
-        mode == "server",
+        mode == SourceMode::Server,
         format!(
             "the domain XML of {} says mode='{mode}' (QEMU is the {mode})",
             l.domain
@@ -160,7 +161,7 @@ fn mode_mismatch(pair: &Pair, out: &mut Vec<Finding>) {
     let (Some(ovs), Some((qemu_server, role))) = (&pair.ovs, qemu_role(pair)) else {
         return;
     };
-    let ovs_role = if ovs.kind == CLIENT_TYPE {
+    let ovs_role = if ovs.kind.is_client() {
         "client"
     } else {
         "server"
@@ -172,7 +173,7 @@ fn mode_mismatch(pair: &Pair, out: &mut Vec<Finding>) {
         "Both sides connect and neither listens: it never connects."
     };
     let vm = vm_name(pair).unwrap_or_else(|| "the VM".to_owned());
-    let fix = if ovs.kind == CLIENT_TYPE {
+    let fix = if ovs.kind.is_client() {
         format!(
             "the VM is still on the legacy mode: OpenStack: cold-migrate {vm}; plain libvirt: \
              nfv.vhostuser.vhostuser_domain {domain} mode=server path={path} restart=true (or \
@@ -222,7 +223,7 @@ fn path_mismatch(pair: &Pair, out: &mut Vec<Finding>) {
         ),
         (None, None) => return,
     };
-    let fix = if ovs.kind == CLIENT_TYPE {
+    let fix = if ovs.kind.is_client() {
         format!(
             "nfv.vhostuser.vhostuser_port name={name} server_path={other} (or correct the \
              domain's path)",
@@ -259,7 +260,7 @@ fn orphan_ovs(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
     if ctx.facts.domains.is_none() {
         return;
     }
-    let legacy = ovs.kind == LEGACY_TYPE;
+    let legacy = ovs.kind.is_legacy();
     push(
         out,
         "orphan_ovs_port",
@@ -305,7 +306,7 @@ fn orphan_domain_interface(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
             "Domain {domain} has a vhostuser interface (mode='{mode}', path {path}) that no Open \
              vSwitch interface serves: no port has that socket path or name. {state}",
             domain = l.domain,
-            mode = l.mode.as_deref().unwrap_or("?")
+            mode = l.mode.map_or("?", SourceMode::as_str)
         ),
         "OpenStack: hard-reboot the instance so that os-vif plugs the port again (or \
          cold-migrate it); plain libvirt: create the port with nfv.vhostuser.vhostuser_port \
@@ -364,10 +365,10 @@ fn not_connected(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
         _ if socket.is_some_and(|s| !s.file.exists) => {
             " Its socket does not exist (see socket_missing)."
         }
-        _ if ovs.kind == CLIENT_TYPE && socket.is_some_and(|s| ovs_locked_out(ctx, s)) => {
+        _ if ovs.kind.is_client() && socket.is_some_and(|s| ovs_locked_out(ctx, s)) => {
             " Open vSwitch's group may not write to its socket (see socket_group)."
         }
-        _ if ovs.kind == CLIENT_TYPE && socket.is_some_and(|s| !s.listening) => {
+        _ if ovs.kind.is_client() && socket.is_some_and(|s| !s.listening) => {
             " Nobody listens on its socket, so QEMU is not serving it (see stale_socket)."
         }
         _ => {
@@ -397,7 +398,9 @@ fn not_connected(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::super::fixture::{RUNDIR, healthy, make_first_legacy, only};
+    use crate::OvsType;
     use crate::audit::finding::Severity;
+    use crate::libvirt::SourceMode;
 
     #[test]
     fn legacy_port_per_dpdkvhostuser_interface() {
@@ -463,7 +466,7 @@ mod tests {
     fn mode_mismatch_both_clients() {
         let (mut facts, expected) = healthy();
         // OvS was switched to client, the VM still connects as a client.
-        facts.domains.as_mut().unwrap()[0].interfaces[0].mode = Some("client".into());
+        facts.domains.as_mut().unwrap()[0].interfaces[0].mode = Some(SourceMode::Client);
         facts.qemus[0].vhost_user[0].server = false;
         let found = only(&facts, &expected, "mode_mismatch");
         assert_eq!(found.len(), 1);
@@ -484,7 +487,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.qemus.clear();
         let ovs = facts.ovs.as_mut().unwrap();
-        ovs.interfaces[0].kind = "dpdkvhostuser".into();
+        ovs.interfaces[0].kind = OvsType::DpdkVhostUser;
         // Path by name still pairs them (pairing falls back to the port name).
         let found = only(&facts, &expected, "mode_mismatch");
         assert_eq!(found.len(), 1);
@@ -527,7 +530,7 @@ mod tests {
         facts.qemus.remove(1);
         let found = only(&facts, &expected, "orphan_ovs_port");
         assert_eq!((found.len(), found[0].severity), (1, Severity::Info));
-        facts.ovs.as_mut().unwrap().interfaces[1].kind = "dpdkvhostuser".into();
+        facts.ovs.as_mut().unwrap().interfaces[1].kind = OvsType::DpdkVhostUser;
         let found = only(&facts, &expected, "orphan_ovs_port");
         assert_eq!(found[0].severity, Severity::Warning);
     }

@@ -2,7 +2,7 @@
 //! `/dev/hugepages`, and Open vSwitch's run directory while legacy ports remain.
 
 use super::{Ctx, Error, Finding, Warning, describe_group, is_under, octal, path_in_group, push};
-use crate::audit::pairing::LEGACY_TYPE;
+use crate::nofollow::Kind;
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     socket_dir(ctx, out);
@@ -102,8 +102,8 @@ fn socket_dir(ctx: &Ctx, out: &mut Vec<Finding>) {
         );
         return;
     }
-    let kind = dir.kind.as_deref().unwrap_or("unknown");
-    if kind != "directory" {
+    let kind = dir.kind.map_or("unknown", Kind::as_str);
+    if dir.kind != Some(Kind::Directory) {
         push(
             out,
             "socket_dir_not_directory",
@@ -262,7 +262,7 @@ fn ovs_rundir(ctx: &Ctx, out: &mut Vec<Finding>) {
     let has_legacy = facts
         .ovs
         .as_ref()
-        .is_some_and(|o| o.interfaces.iter().any(|i| i.kind == LEGACY_TYPE));
+        .is_some_and(|o| o.interfaces.iter().any(|i| i.kind.is_legacy()));
     if !has_legacy || !rundir.exists || ctx.qemu_runs_as_root() {
         return;
     }
@@ -300,6 +300,7 @@ fn ovs_rundir(ctx: &Ctx, out: &mut Vec<Finding>) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::super::fixture::{healthy, make_first_legacy, only};
+    use crate::nofollow::Kind;
 
     #[test]
     fn socket_dir_missing() {
@@ -323,7 +324,7 @@ mod tests {
     #[test]
     fn socket_dir_symlink() {
         let (mut facts, expected) = healthy();
-        facts.socket_dir.kind = Some("symlink".into());
+        facts.socket_dir.kind = Some(Kind::Symlink);
         facts.socket_dir.mode = Some(0o777);
         let found = only(&facts, &expected, "socket_dir_not_directory");
         assert!(found[0].message.contains("is a symlink"));

@@ -8,7 +8,8 @@ use super::{
     Ctx, Error, Finding, Warning, describe_group, group_or_other_rw, is_under, octal, push,
 };
 use crate::audit::facts::SocketFacts;
-use crate::audit::pairing::{CLIENT_TYPE, LEGACY_TYPE, OvsSide, Pair};
+use crate::audit::pairing::{OvsSide, Pair};
+use crate::nofollow::Kind;
 
 /// `sizeof(sun_path)` on Linux: a path must be shorter, with room for the final NUL.
 const SUN_PATH: usize = 108;
@@ -27,9 +28,9 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
         let Some(socket) = socket.filter(|s| is_socket(s)) else {
             continue;
         };
-        if ovs.kind == CLIENT_TYPE {
+        if ovs.kind.is_client() {
             socket_group(ctx, ovs, socket, out);
-        } else if ovs.kind == LEGACY_TYPE {
+        } else if ovs.kind.is_legacy() {
             legacy_socket_access(ctx, ovs, socket, out);
         }
     }
@@ -49,11 +50,11 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
 }
 
 fn is_socket(socket: &SocketFacts) -> bool {
-    socket.file.exists && socket.file.kind.as_deref() == Some("socket")
+    socket.file.exists && socket.file.kind == Some(Kind::Socket)
 }
 
 fn socket_missing(ovs: &OvsSide, vm: &str, out: &mut Vec<Finding>) {
-    let (who, fix) = if ovs.kind == CLIENT_TYPE {
+    let (who, fix) = if ovs.kind.is_client() {
         (
             "QEMU creates this socket when the VM starts; it was removed since (a cleanup, a \
              tmpfs, someone's rm), and QEMU does not create it again",
@@ -204,7 +205,7 @@ fn stale_socket(ctx: &Ctx, path: &str, out: &mut Vec<Finding>) {
 }
 
 fn socket_not_a_socket(path: &str, socket: &SocketFacts, out: &mut Vec<Finding>) {
-    let kind = socket.file.kind.as_deref().unwrap_or("unknown");
+    let kind = socket.file.kind.map_or("unknown", Kind::as_str);
     push(
         out,
         "socket_not_a_socket",
@@ -257,6 +258,7 @@ mod tests {
     use super::super::fixture::{
         RUNDIR, SOCKET_DIR, client_iface, domain, healthy, make_first_legacy, only, qemu, socket,
     };
+    use crate::nofollow::Kind;
 
     const VHU1: &str = "/var/lib/vhost_sockets/vhu1";
 
@@ -291,7 +293,7 @@ mod tests {
     #[test]
     fn socket_not_a_socket() {
         let (mut facts, expected) = healthy();
-        facts.sockets.get_mut(VHU1).unwrap().file.kind = Some("file".into());
+        facts.sockets.get_mut(VHU1).unwrap().file.kind = Some(Kind::File);
         let found = only(&facts, &expected, "socket_not_a_socket");
         assert!(found[0].message.contains("is a file"));
     }
