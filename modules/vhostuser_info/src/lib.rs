@@ -93,7 +93,7 @@ fn expected(params: &Params) -> Result<Expected, Failure> {
 
 /// Check ids must be known: a typo would silently select nothing.
 fn selected(params: &Params) -> Result<Option<Vec<String>>, Failure> {
-    let known: Vec<&str> = CATALOGUE.iter().map(|c| c.id).collect();
+    let known: Vec<&str> = CATALOGUE.iter().map(|c| c.id.as_str()).collect();
     for id in params
         .checks
         .iter()
@@ -111,8 +111,8 @@ fn selected(params: &Params) -> Result<Option<Vec<String>>, Failure> {
 }
 
 fn keep(finding: &Finding, only: Option<&[String]>, skip: &[String]) -> bool {
-    only.is_none_or(|o| o.iter().any(|id| id == finding.id))
-        && !skip.iter().any(|id| id == finding.id)
+    only.is_none_or(|o| o.iter().any(|id| id == finding.id.as_str()))
+        && !skip.iter().any(|id| id == finding.id.as_str())
 }
 
 /// The module: collect, pair, judge, report.

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use super::checks::CheckId;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -40,7 +42,7 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// The check's stable id.
-    pub id: &'static str,
+    pub id: CheckId,
     pub severity: Severity,
     /// What it is about: an interface, a domain, a path, a setting.
     pub subject: String,
@@ -52,7 +54,7 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(
-        id: &'static str,
+        id: CheckId,
         severity: Severity,
         subject: impl Into<String>,
         message: impl Into<String>,

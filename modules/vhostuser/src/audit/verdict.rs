@@ -2,10 +2,11 @@
 //! `dpdkvhostuserclient`, and what still runs on the legacy mode.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use serde::Serialize;
 
-use super::checks::legacy_domains;
+use super::checks::{CATALOGUE, CheckId, legacy_domains};
 use super::facts::Facts;
 use super::finding::{Finding, Severity};
 use super::pairing::{self, Pair};
@@ -23,31 +24,14 @@ pub const DEFAULT_OVS_RUNDIR: &str = "/var/run/openvswitch";
 /// warning and so never blocks; `qemu_conf_duplicate` blocks only at error, i.e. for
 /// `user`/`group`.) Port-level problems (legacy ports, mismatches, disconnected ports) do
 /// not block: they are what migrating fixes.
-pub const READINESS: &[&str] = &[
-    "ovsdb_unavailable",
-    "sysconfig_unreadable",
-    "dpdk_not_initialized",
-    "client_type_unsupported",
-    "vhost_sock_dir_invalid",
-    "ovs_user_missing",
-    "ovs_group_missing",
-    "ovs_user_not_in_group",
-    "hugetlbfs_missing",
-    "hugetlbfs_gid",
-    "gid_collision",
-    "group_mismatch",
-    "vswitchd_stale_ids",
-    "ovs_dirs_ownership",
-    "qemu_conf_unreadable",
-    "qemu_conf_duplicate",
-    "qemu_conf_group_unset",
-    "socket_dir_missing",
-    "socket_dir_not_directory",
-    "socket_dir_owner",
-    "socket_dir_group",
-    "socket_dir_mode",
-    "socket_dir_selinux",
-];
+/// Derived from the catalogue's `blocks_readiness` column, in catalogue order.
+pub static READINESS: LazyLock<Vec<CheckId>> = LazyLock::new(|| {
+    CATALOGUE
+        .iter()
+        .filter(|c| c.blocks_readiness)
+        .map(|c| c.id)
+        .collect()
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {
@@ -71,7 +55,7 @@ pub struct Verdict {
 /// Whether a finding keeps the node from being ready for client mode.
 #[must_use]
 pub fn blocks_readiness(finding: &Finding) -> bool {
-    finding.severity >= Severity::Error && READINESS.contains(&finding.id)
+    finding.severity >= Severity::Error && finding.id.blocks_readiness()
 }
 
 #[must_use]
@@ -114,7 +98,7 @@ pub fn verdict(facts: &Facts, pairs: &[Pair], findings: &[Finding]) -> Verdict {
     for finding in findings {
         *counts.entry(finding.severity.as_str()).or_default() += 1;
         if blocks_readiness(finding) {
-            blockers.insert(finding.id.to_owned());
+            blockers.insert(finding.id.as_str().to_owned());
         }
     }
     Verdict {
@@ -148,9 +132,38 @@ mod tests {
     }
 
     #[test]
-    fn readiness_ids_are_in_the_catalogue() {
-        for id in READINESS {
-            assert!(CATALOGUE.iter().any(|c| c.id == *id), "{id}");
+    fn readiness_is_what_the_doc_comment_lists() {
+        let ids: Vec<&str> = READINESS.iter().map(|id| id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "ovsdb_unavailable",
+                "sysconfig_unreadable",
+                "dpdk_not_initialized",
+                "client_type_unsupported",
+                "vhost_sock_dir_invalid",
+                "ovs_user_missing",
+                "ovs_group_missing",
+                "ovs_user_not_in_group",
+                "hugetlbfs_missing",
+                "hugetlbfs_gid",
+                "gid_collision",
+                "group_mismatch",
+                "qemu_conf_unreadable",
+                "qemu_conf_duplicate",
+                "qemu_conf_group_unset",
+                "socket_dir_missing",
+                "socket_dir_not_directory",
+                "socket_dir_owner",
+                "socket_dir_group",
+                "socket_dir_mode",
+                "socket_dir_selinux",
+                "ovs_dirs_ownership",
+                "vswitchd_stale_ids",
+            ]
+        );
+        for check in CATALOGUE {
+            assert_eq!(READINESS.contains(&check.id), check.id.blocks_readiness());
         }
     }
 

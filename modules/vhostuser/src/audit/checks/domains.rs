@@ -1,6 +1,7 @@
 //! libvirt domains: those still on the legacy mode, and the memory vhost-user needs.
 
 use super::{Ctx, Error, Finding, Info, Warning, is_under, push};
+use crate::audit::checks::CheckId;
 use crate::audit::facts::{DomainFacts, DomainInterface};
 use crate::libvirt::SourceMode;
 
@@ -47,7 +48,7 @@ fn legacy_domain(ctx: &Ctx, domain: &DomainFacts, out: &mut Vec<Finding>) {
         .collect();
     push(
         out,
-        "legacy_domain",
+        CheckId::LegacyDomain,
         Warning,
         domain.name.as_str(),
         format!(
@@ -80,7 +81,7 @@ fn memory(domain: &DomainFacts, out: &mut Vec<Finding>) {
     if !domain.shared_memory {
         push(
             out,
-            "shared_memory_missing",
+            CheckId::SharedMemoryMissing,
             Error,
             name,
             format!(
@@ -96,7 +97,7 @@ fn memory(domain: &DomainFacts, out: &mut Vec<Finding>) {
     } else if !domain.hugepages {
         push(
             out,
-            "domain_hugepages_missing",
+            CheckId::DomainHugepagesMissing,
             Info,
             name,
             format!(
@@ -114,12 +115,13 @@ fn memory(domain: &DomainFacts, out: &mut Vec<Finding>) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::super::fixture::{healthy, make_first_legacy, only};
+    use crate::audit::checks::CheckId;
 
     #[test]
     fn legacy_domain_by_mode() {
         let (mut facts, expected) = healthy();
         make_first_legacy(&mut facts);
-        let found = only(&facts, &expected, "legacy_domain");
+        let found = only(&facts, &expected, CheckId::LegacyDomain);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject, "instance-00000001");
         assert!(found[0].fix.contains("cold-migrate"));
@@ -135,23 +137,23 @@ mod tests {
         // mode='server' but in /run/openvswitch (spelled without /var): still legacy.
         facts.domains.as_mut().unwrap()[1].interfaces[0].path =
             Some("/run/openvswitch/vhu2".into());
-        let found = only(&facts, &expected, "legacy_domain");
+        let found = only(&facts, &expected, CheckId::LegacyDomain);
         assert_eq!(found[0].subject, "instance-00000002");
     }
 
     #[test]
     fn client_mode_domains_are_not_legacy() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "legacy_domain").is_empty());
+        assert!(only(&facts, &expected, CheckId::LegacyDomain).is_empty());
     }
 
     #[test]
     fn shared_memory_missing() {
         let (mut facts, expected) = healthy();
         facts.domains.as_mut().unwrap()[0].shared_memory = false;
-        let found = only(&facts, &expected, "shared_memory_missing");
+        let found = only(&facts, &expected, CheckId::SharedMemoryMissing);
         assert_eq!(found.len(), 1);
-        assert!(only(&facts, &expected, "domain_hugepages_missing").is_empty());
+        assert!(only(&facts, &expected, CheckId::DomainHugepagesMissing).is_empty());
     }
 
     #[test]
@@ -160,19 +162,22 @@ mod tests {
         let domains = facts.domains.as_mut().unwrap();
         domains[0].shared_memory = false;
         domains[0].interfaces.clear();
-        assert!(only(&facts, &expected, "shared_memory_missing").is_empty());
+        assert!(only(&facts, &expected, CheckId::SharedMemoryMissing).is_empty());
     }
 
     #[test]
     fn domain_without_hugepages_is_info() {
         let (mut facts, expected) = healthy();
         facts.domains.as_mut().unwrap()[1].hugepages = false;
-        assert_eq!(only(&facts, &expected, "domain_hugepages_missing").len(), 1);
+        assert_eq!(
+            only(&facts, &expected, CheckId::DomainHugepagesMissing).len(),
+            1
+        );
     }
 
     #[test]
     fn domain_with_hugepages_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "domain_hugepages_missing").is_empty());
+        assert!(only(&facts, &expected, CheckId::DomainHugepagesMissing).is_empty());
     }
 }

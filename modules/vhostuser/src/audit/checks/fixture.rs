@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::OvsType;
+use crate::audit::checks::CheckId;
 use crate::audit::facts::{
     AccountFacts, DomainFacts, DomainInterface, Expected, Facts, OvsFacts, OvsInterface, PathFacts,
     QemuConfFacts, SocketFacts, SysconfigFacts,
@@ -190,12 +191,12 @@ pub fn run_on(facts: &Facts, expected: &Expected) -> Vec<Finding> {
     super::run(facts, expected, &pairs)
 }
 
-pub fn ids_of(findings: &[Finding]) -> Vec<&'static str> {
+pub fn ids_of(findings: &[Finding]) -> Vec<CheckId> {
     findings.iter().map(|f| f.id).collect()
 }
 
 /// The findings of one check.
-pub fn only(facts: &Facts, expected: &Expected, id: &str) -> Vec<Finding> {
+pub fn only(facts: &Facts, expected: &Expected, id: CheckId) -> Vec<Finding> {
     run_on(facts, expected)
         .into_iter()
         .filter(|f| f.id == id)

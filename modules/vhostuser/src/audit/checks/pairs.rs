@@ -1,6 +1,7 @@
 //! The pairing table judged: legacy ports and what an OvS restart would cut, mode and path
 //! mismatches, orphans on each side, and ports whose VM runs but that are not connected.
 
+use crate::audit::checks::CheckId;
 use std::collections::BTreeSet;
 
 use super::sockets::ovs_locked_out;
@@ -70,7 +71,7 @@ fn restart_cuts_vms(ctx: &Ctx, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "restart_cuts_vms",
+        CheckId::RestartCutsVms,
         Error,
         "ovs-vswitchd",
         format!(
@@ -93,7 +94,7 @@ fn legacy_port(ctx: &Ctx, ovs: &OvsSide, pair: &Pair, out: &mut Vec<Finding>) {
     );
     push(
         out,
-        "legacy_port",
+        CheckId::LegacyPort,
         Warning,
         ovs.interface.as_str(),
         format!(
@@ -197,7 +198,7 @@ fn mode_mismatch(pair: &Pair, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "mode_mismatch",
+        CheckId::ModeMismatch,
         Error,
         ovs.interface.as_str(),
         format!(
@@ -238,7 +239,7 @@ fn path_mismatch(pair: &Pair, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "path_mismatch",
+        CheckId::PathMismatch,
         Error,
         ovs.interface.as_str(),
         format!(
@@ -263,7 +264,7 @@ fn orphan_ovs(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
     let legacy = ovs.kind.is_legacy();
     push(
         out,
-        "orphan_ovs_port",
+        CheckId::OrphanOvsPort,
         if legacy { Warning } else { Info },
         ovs.interface.as_str(),
         format!(
@@ -299,7 +300,7 @@ fn orphan_domain_interface(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "orphan_domain_interface",
+        CheckId::OrphanDomainInterface,
         Error,
         format!("{}: {path}", l.domain),
         format!(
@@ -332,7 +333,7 @@ fn orphan_qemu(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "orphan_qemu_socket",
+        CheckId::OrphanQemuSocket,
         Warning,
         q.path.as_str(),
         format!(
@@ -378,7 +379,7 @@ fn not_connected(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "not_connected",
+        CheckId::NotConnected,
         Error,
         ovs.interface.as_str(),
         format!(
@@ -399,6 +400,7 @@ fn not_connected(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
 mod tests {
     use super::super::fixture::{RUNDIR, healthy, make_first_legacy, only};
     use crate::OvsType;
+    use crate::audit::checks::CheckId;
     use crate::audit::finding::Severity;
     use crate::libvirt::SourceMode;
 
@@ -406,7 +408,7 @@ mod tests {
     fn legacy_port_per_dpdkvhostuser_interface() {
         let (mut facts, expected) = healthy();
         make_first_legacy(&mut facts);
-        let found = only(&facts, &expected, "legacy_port");
+        let found = only(&facts, &expected, CheckId::LegacyPort);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject, "vhu1");
         assert!(found[0].message.contains(&format!("{RUNDIR}/vhu1")));
@@ -426,14 +428,14 @@ mod tests {
     #[test]
     fn client_ports_are_not_legacy() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "legacy_port").is_empty());
+        assert!(only(&facts, &expected, CheckId::LegacyPort).is_empty());
     }
 
     #[test]
     fn restart_cuts_running_legacy_vms() {
         let (mut facts, expected) = healthy();
         make_first_legacy(&mut facts);
-        let found = only(&facts, &expected, "restart_cuts_vms");
+        let found = only(&facts, &expected, CheckId::RestartCutsVms);
         assert_eq!(found.len(), 1);
         assert!(
             found[0]
@@ -448,7 +450,7 @@ mod tests {
         make_first_legacy(&mut facts);
         // The domain is shut off per libvirt, but its QEMU still runs: it counts once.
         facts.domains.as_mut().unwrap()[0].running = false;
-        let found = only(&facts, &expected, "restart_cuts_vms");
+        let found = only(&facts, &expected, CheckId::RestartCutsVms);
         assert!(found[0].message.contains("cuts 1 VM:"));
     }
 
@@ -458,8 +460,8 @@ mod tests {
         make_first_legacy(&mut facts);
         facts.domains.as_mut().unwrap()[0].running = false;
         facts.qemus.remove(0);
-        assert!(only(&facts, &expected, "restart_cuts_vms").is_empty());
-        assert_eq!(only(&facts, &expected, "legacy_port").len(), 1);
+        assert!(only(&facts, &expected, CheckId::RestartCutsVms).is_empty());
+        assert_eq!(only(&facts, &expected, CheckId::LegacyPort).len(), 1);
     }
 
     #[test]
@@ -468,7 +470,7 @@ mod tests {
         // OvS was switched to client, the VM still connects as a client.
         facts.domains.as_mut().unwrap()[0].interfaces[0].mode = Some(SourceMode::Client);
         facts.qemus[0].vhost_user[0].server = false;
-        let found = only(&facts, &expected, "mode_mismatch");
+        let found = only(&facts, &expected, CheckId::ModeMismatch);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("neither listens"));
         assert!(found[0].fix.contains("cold-migrate instance-00000001"));
@@ -489,7 +491,7 @@ mod tests {
         let ovs = facts.ovs.as_mut().unwrap();
         ovs.interfaces[0].kind = OvsType::DpdkVhostUser;
         // Path by name still pairs them (pairing falls back to the port name).
-        let found = only(&facts, &expected, "mode_mismatch");
+        let found = only(&facts, &expected, CheckId::ModeMismatch);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("Both sides listen"));
         assert!(found[0].fix.contains("type=dpdkvhostuserclient"));
@@ -498,9 +500,9 @@ mod tests {
     #[test]
     fn matched_modes_are_fine() {
         let (mut facts, expected) = healthy();
-        assert!(only(&facts, &expected, "mode_mismatch").is_empty());
+        assert!(only(&facts, &expected, CheckId::ModeMismatch).is_empty());
         make_first_legacy(&mut facts);
-        assert!(only(&facts, &expected, "mode_mismatch").is_empty());
+        assert!(only(&facts, &expected, CheckId::ModeMismatch).is_empty());
     }
 
     #[test]
@@ -508,7 +510,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.ovs.as_mut().unwrap().interfaces[0].server_path =
             Some("/var/lib/vhost_sockets/other".into());
-        let found = only(&facts, &expected, "path_mismatch");
+        let found = only(&facts, &expected, CheckId::PathMismatch);
         assert_eq!(found.len(), 1);
         assert!(
             found[0]
@@ -520,7 +522,7 @@ mod tests {
     #[test]
     fn same_path_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "path_mismatch").is_empty());
+        assert!(only(&facts, &expected, CheckId::PathMismatch).is_empty());
     }
 
     #[test]
@@ -528,24 +530,24 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.domains.as_mut().unwrap().remove(1);
         facts.qemus.remove(1);
-        let found = only(&facts, &expected, "orphan_ovs_port");
+        let found = only(&facts, &expected, CheckId::OrphanOvsPort);
         assert_eq!((found.len(), found[0].severity), (1, Severity::Info));
         facts.ovs.as_mut().unwrap().interfaces[1].kind = OvsType::DpdkVhostUser;
-        let found = only(&facts, &expected, "orphan_ovs_port");
+        let found = only(&facts, &expected, CheckId::OrphanOvsPort);
         assert_eq!(found[0].severity, Severity::Warning);
     }
 
     #[test]
     fn used_ports_are_not_orphans() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "orphan_ovs_port").is_empty());
+        assert!(only(&facts, &expected, CheckId::OrphanOvsPort).is_empty());
     }
 
     #[test]
     fn orphan_domain_interface() {
         let (mut facts, expected) = healthy();
         facts.ovs.as_mut().unwrap().interfaces.remove(1);
-        let found = only(&facts, &expected, "orphan_domain_interface");
+        let found = only(&facts, &expected, CheckId::OrphanDomainInterface);
         assert_eq!(found.len(), 1);
         assert_eq!(
             found[0].subject,
@@ -557,14 +559,14 @@ mod tests {
     #[test]
     fn served_domain_interfaces_are_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "orphan_domain_interface").is_empty());
+        assert!(only(&facts, &expected, CheckId::OrphanDomainInterface).is_empty());
     }
 
     #[test]
     fn orphan_qemu_socket() {
         let (mut facts, expected) = healthy();
         facts.qemus[1].vhost_user[0].path = "/var/lib/vhost_sockets/gone".into();
-        let found = only(&facts, &expected, "orphan_qemu_socket");
+        let found = only(&facts, &expected, CheckId::OrphanQemuSocket);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject, "/var/lib/vhost_sockets/gone");
     }
@@ -572,7 +574,7 @@ mod tests {
     #[test]
     fn described_qemu_sockets_are_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "orphan_qemu_socket").is_empty());
+        assert!(only(&facts, &expected, CheckId::OrphanQemuSocket).is_empty());
     }
 
     #[test]
@@ -580,7 +582,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         let iface = &mut facts.ovs.as_mut().unwrap().interfaces[0];
         iface.status.insert("status".into(), "disconnected".into());
-        let found = only(&facts, &expected, "not_connected");
+        let found = only(&facts, &expected, CheckId::NotConnected);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("status 'disconnected'"));
     }
@@ -595,7 +597,7 @@ mod tests {
             .unwrap()
             .file
             .exists = false;
-        let found = only(&facts, &expected, "not_connected");
+        let found = only(&facts, &expected, CheckId::NotConnected);
         assert!(found[0].message.contains("status (none)"));
         assert!(found[0].message.contains("socket_missing"));
     }
@@ -611,7 +613,7 @@ mod tests {
             .get_mut("/var/lib/vhost_sockets/vhu2")
             .unwrap();
         socket.file.gid = Some(107);
-        let found = only(&facts, &expected, "not_connected");
+        let found = only(&facts, &expected, CheckId::NotConnected);
         assert!(
             found[0].message.contains("see socket_group"),
             "{}",
@@ -627,6 +629,6 @@ mod tests {
         facts.ovs.as_mut().unwrap().interfaces[0]
             .status
             .insert("status".into(), "disconnected".into());
-        assert!(only(&facts, &expected, "not_connected").is_empty());
+        assert!(only(&facts, &expected, CheckId::NotConnected).is_empty());
     }
 }

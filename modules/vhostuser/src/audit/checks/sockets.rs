@@ -1,6 +1,7 @@
 //! The sockets themselves: missing while their VM runs, taken by something else, a group the
 //! connecting side does not have, nobody listening, or a path too long for `sun_path`.
 
+use crate::audit::checks::CheckId;
 use std::collections::HashSet;
 
 use super::pairs::running_vm;
@@ -71,7 +72,7 @@ fn socket_missing(ovs: &OvsSide, vm: &str, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "socket_missing",
+        CheckId::SocketMissing,
         Error,
         ovs.path.as_str(),
         format!(
@@ -121,7 +122,7 @@ fn socket_group(ctx: &Ctx, ovs: &OvsSide, socket: &SocketFacts, out: &mut Vec<Fi
     };
     push(
         out,
-        "socket_group",
+        CheckId::SocketGroup,
         Error,
         ovs.path.as_str(),
         format!(
@@ -163,7 +164,7 @@ fn legacy_socket_access(ctx: &Ctx, ovs: &OvsSide, socket: &SocketFacts, out: &mu
     }
     push(
         out,
-        "legacy_socket_access",
+        CheckId::LegacySocketAccess,
         Warning,
         ovs.path.as_str(),
         format!(
@@ -192,7 +193,7 @@ fn stale_socket(ctx: &Ctx, path: &str, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "stale_socket",
+        CheckId::StaleSocket,
         Warning,
         path,
         format!(
@@ -208,7 +209,7 @@ fn socket_not_a_socket(path: &str, socket: &SocketFacts, out: &mut Vec<Finding>)
     let kind = socket.file.kind.map_or("unknown", Kind::as_str);
     push(
         out,
-        "socket_not_a_socket",
+        CheckId::SocketNotASocket,
         Error,
         path,
         format!(
@@ -228,7 +229,7 @@ fn too_long(ctx: &Ctx, out: &mut Vec<Finding>) {
             if path.len() >= SUN_PATH && seen.insert(path) {
                 push(
                     out,
-                    "socket_path_too_long",
+                    CheckId::SocketPathTooLong,
                     Error,
                     path,
                     format!(
@@ -258,6 +259,7 @@ mod tests {
     use super::super::fixture::{
         RUNDIR, SOCKET_DIR, client_iface, domain, healthy, make_first_legacy, only, qemu, socket,
     };
+    use crate::audit::checks::CheckId;
     use crate::nofollow::Kind;
 
     const VHU1: &str = "/var/lib/vhost_sockets/vhu1";
@@ -266,7 +268,7 @@ mod tests {
     fn socket_missing_while_the_vm_runs() {
         let (mut facts, expected) = healthy();
         facts.sockets.get_mut(VHU1).unwrap().file.exists = false;
-        let found = only(&facts, &expected, "socket_missing");
+        let found = only(&facts, &expected, CheckId::SocketMissing);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("instance-00000001 runs"));
     }
@@ -277,7 +279,7 @@ mod tests {
         make_first_legacy(&mut facts);
         let path = format!("{RUNDIR}/vhu1");
         facts.sockets.get_mut(&path).unwrap().file.exists = false;
-        let found = only(&facts, &expected, "socket_missing");
+        let found = only(&facts, &expected, CheckId::SocketMissing);
         assert!(found[0].fix.contains("del-port"));
     }
 
@@ -287,21 +289,21 @@ mod tests {
         facts.sockets.get_mut(VHU1).unwrap().file.exists = false;
         facts.domains.as_mut().unwrap()[0].running = false;
         facts.qemus.remove(0);
-        assert!(only(&facts, &expected, "socket_missing").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketMissing).is_empty());
     }
 
     #[test]
     fn socket_not_a_socket() {
         let (mut facts, expected) = healthy();
         facts.sockets.get_mut(VHU1).unwrap().file.kind = Some(Kind::File);
-        let found = only(&facts, &expected, "socket_not_a_socket");
+        let found = only(&facts, &expected, CheckId::SocketNotASocket);
         assert!(found[0].message.contains("is a file"));
     }
 
     #[test]
     fn sockets_are_sockets() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "socket_not_a_socket").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketNotASocket).is_empty());
     }
 
     #[test]
@@ -310,7 +312,7 @@ mod tests {
         let file = &mut facts.sockets.get_mut(VHU1).unwrap().file;
         file.gid = Some(107);
         file.group = Some("qemu".into());
-        let found = only(&facts, &expected, "socket_group");
+        let found = only(&facts, &expected, CheckId::SocketGroup);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("belongs to group qemu (gid 107)"));
     }
@@ -319,7 +321,7 @@ mod tests {
     fn socket_group_without_group_write() {
         let (mut facts, expected) = healthy();
         facts.sockets.get_mut(VHU1).unwrap().file.mode = Some(0o755);
-        let found = only(&facts, &expected, "socket_group");
+        let found = only(&facts, &expected, CheckId::SocketGroup);
         assert!(found[0].message.contains("has no group read-write"));
     }
 
@@ -328,16 +330,16 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.sockets.get_mut(VHU1).unwrap().file.gid = Some(107);
         facts.sysconfig.ovs_user_id = Some("root:root".into());
-        assert!(only(&facts, &expected, "socket_group").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketGroup).is_empty());
         facts.sysconfig.ovs_user_id = Some("openvswitch:hugetlbfs".into());
         facts.sockets.get_mut(VHU1).unwrap().file.mode = Some(0o777);
-        assert!(only(&facts, &expected, "socket_group").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketGroup).is_empty());
     }
 
     #[test]
     fn socket_group_right_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "socket_group").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketGroup).is_empty());
     }
 
     #[test]
@@ -346,7 +348,7 @@ mod tests {
         make_first_legacy(&mut facts);
         let path = format!("{RUNDIR}/vhu1");
         facts.sockets.get_mut(&path).unwrap().file.mode = Some(0o755);
-        let found = only(&facts, &expected, "legacy_socket_access");
+        let found = only(&facts, &expected, CheckId::LegacySocketAccess);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("mode 0755"));
     }
@@ -355,11 +357,11 @@ mod tests {
     fn legacy_socket_fine_or_qemu_root() {
         let (mut facts, expected) = healthy();
         make_first_legacy(&mut facts);
-        assert!(only(&facts, &expected, "legacy_socket_access").is_empty());
+        assert!(only(&facts, &expected, CheckId::LegacySocketAccess).is_empty());
         let path = format!("{RUNDIR}/vhu1");
         facts.sockets.get_mut(&path).unwrap().file.mode = Some(0o755);
         facts.qemu_conf.user = Some("+0".into());
-        assert!(only(&facts, &expected, "legacy_socket_access").is_empty());
+        assert!(only(&facts, &expected, CheckId::LegacySocketAccess).is_empty());
     }
 
     #[test]
@@ -369,7 +371,7 @@ mod tests {
         let mut sock = socket(&path);
         sock.listening = false;
         facts.sockets.insert(path.clone(), sock);
-        let found = only(&facts, &expected, "stale_socket");
+        let found = only(&facts, &expected, CheckId::StaleSocket);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject, path);
         assert!(found[0].fix.contains("remove_stale=true"));
@@ -380,7 +382,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.sockets.get_mut(VHU1).unwrap().file.exists = false;
         facts.sockets.get_mut(VHU1).unwrap().listening = false;
-        assert!(only(&facts, &expected, "stale_socket").is_empty());
+        assert!(only(&facts, &expected, CheckId::StaleSocket).is_empty());
     }
 
     #[test]
@@ -402,7 +404,7 @@ mod tests {
             .unwrap()
             .push(domain("instance-3", &name));
         facts.qemus.push(qemu(2003, "instance-3", &name));
-        let found = only(&facts, &expected, "socket_path_too_long");
+        let found = only(&facts, &expected, CheckId::SocketPathTooLong);
         // Three sides, one path: one finding.
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("108 bytes long"));
@@ -419,6 +421,6 @@ mod tests {
             .unwrap()
             .interfaces
             .push(client_iface(&name));
-        assert!(only(&facts, &expected, "socket_path_too_long").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketPathTooLong).is_empty());
     }
 }
