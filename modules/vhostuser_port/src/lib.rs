@@ -190,16 +190,11 @@ fn report(
 }
 
 #[cfg(test)]
-#[path = "../../vhostuser/tests/support/ovsdb_server.rs"]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod ovsdb_server;
-
-#[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use ovsdb_server::OvsdbServer;
     use std::time::Duration;
+    use test_support::ovsdb_server::OvsdbServer;
     use vhostuser::ovsdb::{Condition, Datum, Mutation, Operation, Row};
 
     fn params(server: &OvsdbServer, kind: OvsType) -> Params {

@@ -2,32 +2,23 @@
 //! that need one run on the sandbox node).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../vhostuser/tests/support/ovsdb_server.rs"]
-mod ovsdb_server;
-
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ovsdb_server::{DB, OvsdbServer};
 use serde_json::{Value, json};
+use test_support::ovsdb_server::{self, DB, OvsdbServer};
 use vhostuser::ovsdb::{Atom, Condition, Datum, Mutation, Operation, Row};
 
 fn run(args: &Value) -> (Value, i32) {
     let dir = ovsdb_server::TempDir::create();
-    let mut all =
-        json!({"_ansible_module_name": "nfv.vhostuser.vhostuser_port", "_ansible_diff": true});
-    all.as_object_mut()
-        .unwrap()
-        .extend(args.as_object().unwrap().clone());
-    let file = dir.join("args");
-    std::fs::write(&file, all.to_string()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_vhostuser_port"))
-        .arg(&file)
-        .output()
-        .unwrap();
-    let answer = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
-    (answer, out.status.code().unwrap())
+    let all = test_support::merged(
+        json!({"_ansible_module_name": "nfv.vhostuser.vhostuser_port", "_ansible_diff": true}),
+        args,
+    );
+    test_support::run_module(
+        env!("CARGO_BIN_EXE_vhostuser_port"),
+        &dir.join("args"),
+        &all,
+    )
 }
 
 fn interface(server: &OvsdbServer, name: &str) -> Option<Row> {

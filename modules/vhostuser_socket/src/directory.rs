@@ -157,7 +157,7 @@ pub(crate) fn ensure_present(
     let before = existing
         .as_ref()
         .map_or_else(|| Ok(DirState::default()), state_of)?;
-    let Some(dir) = existing.or(None) else {
+    let Some(dir) = existing else {
         if ctx.check_mode {
             let after = wanted_state(wanted);
             return Ok(Outcome {
@@ -205,12 +205,7 @@ pub(crate) fn ensure_present(
 
 /// Removes the directory, but only when nothing in it is in use or unknown: a listening
 /// socket is a running VM's network, and a file that is not a socket is someone's data.
-pub(crate) fn ensure_absent(
-    path: &Path,
-    params: &Params,
-    ctx: &Ctx,
-    _result: &mut ModuleResult,
-) -> Result<Outcome, Failure> {
+pub(crate) fn ensure_absent(path: &Path, params: &Params, ctx: &Ctx) -> Result<Outcome, Failure> {
     let Some(dir) = open(path)? else {
         return Ok(Outcome {
             changed: false,

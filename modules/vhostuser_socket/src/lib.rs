@@ -106,7 +106,7 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     let wanted = wanted(params, &mut result)?;
     let outcome = match params.state {
         State::Directory => directory::ensure_present(path, &wanted, params, ctx, &mut result)?,
-        State::Absent => directory::ensure_absent(path, params, ctx, &mut result)?,
+        State::Absent => directory::ensure_absent(path, params, ctx)?,
     };
     result.changed = outcome.changed;
     result.diff.push(Diff {

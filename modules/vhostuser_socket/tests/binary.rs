@@ -5,37 +5,28 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{Value, json};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "vhostuser_socket-bin-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    test_support::scratch("vhostuser_socket-bin", name)
 }
 
 /// Runs the module with `args` (plus Ansible's usual internal keys) and returns its JSON.
 fn run(dir: &Path, args: &Value) -> Value {
-    let mut all = json!({
-        "_ansible_check_mode": false, "_ansible_diff": false, "_ansible_no_log": false,
-        "_ansible_module_name": "nfv.vhostuser.vhostuser_socket", "_ansible_tmpdir": dir,
-    });
-    all.as_object_mut()
-        .unwrap()
-        .extend(args.as_object().unwrap().clone());
-    let args_file = dir.join("args");
-    std::fs::write(&args_file, all.to_string()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_vhostuser_socket"))
-        .arg(&args_file)
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    let all = test_support::merged(
+        json!({
+            "_ansible_check_mode": false, "_ansible_diff": false, "_ansible_no_log": false,
+            "_ansible_module_name": "nfv.vhostuser.vhostuser_socket", "_ansible_tmpdir": dir,
+        }),
+        args,
+    );
+    test_support::run_module(
+        env!("CARGO_BIN_EXE_vhostuser_socket"),
+        &dir.join("args"),
+        &all,
+    )
+    .0
 }
 
 /// A listener bound in a network namespace of its own, made on a thread that then ends: no
