@@ -252,10 +252,11 @@ fn recreate(
     })
 }
 
+/// The plan was made from an interface in a port on a bridge; one of them is not in the rows
+/// it was made from.
 fn missing() -> Error {
-    Error::Protocol {
-        address: String::new(),
-        detail: "the interface read earlier is missing".into(),
+    Error::Internal {
+        detail: "the interface, port or bridge the plan was made from is missing from it".into(),
     }
 }
 
