@@ -8,8 +8,8 @@ use serde::Serialize;
 use vhostuser::identity;
 use vhostuser::nofollow::{Dir, Kind, OpenError, mode_text};
 
-use crate::sockets::{self, Skipped, SocketReport};
-use crate::{Params, Wanted};
+use crate::sockets::{self, Skipped, SocketReport, kind_name};
+use crate::wanted::Wanted;
 
 /// What a run did, for the result and the diff.
 pub(crate) struct Outcome {
@@ -54,16 +54,6 @@ fn open(path: &Path) -> Result<Option<Dir>, Failure> {
             kind_name(kind)
         ))),
         Err(OpenError::Io(e)) => Err(fail_io("open", path, &e)),
-    }
-}
-
-pub(crate) fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Socket => "socket",
-        Kind::Symlink => "symbolic link",
-        Kind::File => "regular file",
-        Kind::Directory => "directory",
-        Kind::Other => "special file",
     }
 }
 
@@ -147,12 +137,11 @@ fn reconcile_dir(dir: &Dir, wanted: &Wanted, ctx: &Ctx) -> Result<bool, Failure>
 }
 
 pub(crate) fn ensure_present(
-    path: &Path,
     wanted: &Wanted,
-    params: &Params,
     ctx: &Ctx,
     result: &mut ModuleResult,
 ) -> Result<Outcome, Failure> {
+    let path = wanted.dir();
     let existing = open(path)?;
     let before = existing
         .as_ref()
@@ -186,8 +175,7 @@ pub(crate) fn ensure_present(
         });
     };
     let mut changed = reconcile_dir(&dir, wanted, ctx)?;
-    let (sockets, skipped, sockets_changed) =
-        sockets::reconcile(&dir, wanted, params, ctx, result)?;
+    let (sockets, skipped, sockets_changed) = sockets::reconcile(&dir, wanted, ctx, result)?;
     changed |= sockets_changed;
     let after = if ctx.check_mode {
         wanted_state(wanted)
@@ -205,7 +193,8 @@ pub(crate) fn ensure_present(
 
 /// Removes the directory, but only when nothing in it is in use or unknown: a listening
 /// socket is a running VM's network, and a file that is not a socket is someone's data.
-pub(crate) fn ensure_absent(path: &Path, params: &Params, ctx: &Ctx) -> Result<Outcome, Failure> {
+pub(crate) fn ensure_absent(wanted: &Wanted, ctx: &Ctx) -> Result<Outcome, Failure> {
+    let path = wanted.dir();
     let Some(dir) = open(path)? else {
         return Ok(Outcome {
             changed: false,
@@ -234,7 +223,7 @@ pub(crate) fn ensure_absent(path: &Path, params: &Params, ctx: &Ctx) -> Result<O
     if !blockers.is_empty() {
         return Err(Failure::new(format!(
             "{} was not removed: it still holds {}; stop the VMs using it and move other files away first",
-            params.path,
+            wanted.path,
             blockers.join(", ")
         )));
     }

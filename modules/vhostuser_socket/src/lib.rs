@@ -8,13 +8,10 @@
 
 mod directory;
 mod sockets;
-
-use std::path::Path;
+mod wanted;
 
 use ansible_module::{ArgSpec, Ctx, Diff, Failure, Kind, Lit, ModuleResult, Opt};
-use serde::Deserialize;
-use serde_json::{Value, json};
-use vhostuser::identity::{self, Account, GroupInfo, Unresolved};
+use serde_json::json;
 
 const OPTIONS: &[Opt] = &[
     Opt::new("path", Kind::Path).default(Lit::Str("/var/lib/vhost_sockets")),
@@ -34,79 +31,15 @@ const OPTIONS: &[Opt] = &[
 /// The module's argument spec; `plugins/modules/vhostuser_socket.yml` documents it.
 pub const SPEC: ArgSpec = ArgSpec::new(OPTIONS);
 
-#[derive(Debug, Deserialize)]
-pub struct Params {
-    pub path: String,
-    pub owner: String,
-    pub group: String,
-    pub mode: Value,
-    pub setype: String,
-    pub sockets: SocketPolicy,
-    pub remove_stale: bool,
-    pub state: State,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SocketPolicy {
-    Check,
-    Fix,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum State {
-    Directory,
-    Absent,
-}
-
-/// The validated wish: ids resolved, mode parsed.
-pub(crate) struct Wanted {
-    pub owner: Account,
-    pub group: GroupInfo,
-    pub mode: u32,
-    pub setype: String,
-}
-
-fn wanted(params: &Params, result: &mut ModuleResult) -> Result<Wanted, Failure> {
-    let (mode, warning) =
-        ansible_module::file_mode::parse("mode", &params.mode).map_err(Failure::new)?;
-    if let Some(warning) = warning {
-        result.warn(warning);
-    }
-    let owner = identity::resolve_user(&params.owner).map_err(|e| match e {
-        Unresolved::Missing => Failure::new(format!(
-            "owner '{}' does not exist on this host; create the user first",
-            params.owner
-        )),
-        Unresolved::NotAnId(why) => Failure::new(format!("owner: {why}; give a user name or uid")),
-    })?;
-    let group = identity::resolve_group(&params.group).map_err(|e| match e {
-        Unresolved::Missing => Failure::new(identity::missing_group(&params.group)),
-        Unresolved::NotAnId(why) => Failure::new(format!("group: {why}; give a group name or gid")),
-    })?;
-    Ok(Wanted {
-        owner,
-        group,
-        mode,
-        setype: params.setype.clone(),
-    })
-}
+pub use wanted::{Params, SocketPolicy, State};
 
 /// The module: bring the directory and its sockets to the wanted state.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
-    let path = Path::new(&params.path);
-    if !path.is_absolute() {
-        return Err(Failure::new(format!(
-            "path '{}' is relative; give the socket directory's absolute path",
-            params.path
-        )));
-    }
     let mut result = ModuleResult::new(false);
-    let wanted = wanted(params, &mut result)?;
-    let outcome = match params.state {
-        State::Directory => directory::ensure_present(path, &wanted, params, ctx, &mut result)?,
-        State::Absent => directory::ensure_absent(path, params, ctx)?,
+    let wanted = wanted::wanted(params, &mut result)?;
+    let outcome = match wanted.state {
+        State::Directory => directory::ensure_present(&wanted, ctx, &mut result)?,
+        State::Absent => directory::ensure_absent(&wanted, ctx)?,
     };
     result.changed = outcome.changed;
     result.diff.push(Diff {

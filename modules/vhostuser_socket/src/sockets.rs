@@ -13,8 +13,7 @@ use vhostuser::nofollow::{Dir, Entry, EntryHandle, Kind, Place, mode_text};
 use vhostuser::qemu_procs::qemu_processes;
 use vhostuser::unix_sockets::{SocketTable, sockets_in_use};
 
-use crate::directory::kind_name;
-use crate::{Params, SocketPolicy, Wanted};
+use crate::wanted::{SocketPolicy, Wanted};
 
 const GROUP_RW: u32 = 0o060;
 
@@ -69,11 +68,21 @@ pub(crate) fn in_use() -> SocketTable {
     sockets_in_use(proc_root, &qemu_processes(proc_root))
 }
 
+/// What a directory entry is, in a message.
+pub(crate) fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Socket => "socket",
+        Kind::Symlink => "symbolic link",
+        Kind::File => "regular file",
+        Kind::Directory => "directory",
+        Kind::Other => "special file",
+    }
+}
+
 /// Checks (and with `sockets: fix` repairs) every socket; removes stale ones on request.
 pub(crate) fn reconcile(
     dir: &Dir,
     wanted: &Wanted,
-    params: &Params,
     ctx: &Ctx,
     result: &mut ModuleResult,
 ) -> Result<(Vec<SocketReport>, Vec<Skipped>, bool), Failure> {
@@ -109,7 +118,7 @@ pub(crate) fn reconcile(
             continue;
         };
         let mut report = SocketReport::from_entry(&path, &entry, table.in_use(&path));
-        if !report.listening && params.remove_stale {
+        if !report.listening && wanted.remove_stale {
             report.removed = true;
             changed = true;
             if !ctx.check_mode {
@@ -118,7 +127,7 @@ pub(crate) fn reconcile(
                 })?;
             }
         } else {
-            changed |= reconcile_socket(&handle, &entry, &mut report, wanted, params.sockets, ctx)?;
+            changed |= reconcile_socket(&handle, &entry, &mut report, wanted, wanted.sockets, ctx)?;
         }
         reports.push(report);
     }
