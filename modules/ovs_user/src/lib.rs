@@ -14,7 +14,7 @@ use serde_json::json;
 use vhostuser::identity::{self, Account, GroupInfo};
 use vhostuser::nofollow::{TreeChange, chown_tree};
 use vhostuser::procfs::processes_named;
-use vhostuser::sysconfig;
+use vhostuser::{SAMPLE_SIZE, sysconfig};
 
 const KEY: &str = "OVS_USER_ID";
 
@@ -138,7 +138,7 @@ fn fix_ownership(
             )
         })?;
         total.count += change.count;
-        let room = 10usize.saturating_sub(total.sample.len());
+        let room = SAMPLE_SIZE.saturating_sub(total.sample.len());
         total.sample.extend(change.sample.into_iter().take(room));
         total.skipped.extend(change.skipped);
     }
@@ -146,7 +146,7 @@ fn fix_ownership(
         let shown: Vec<String> = total
             .skipped
             .iter()
-            .take(10)
+            .take(SAMPLE_SIZE)
             .map(ToString::to_string)
             .collect();
         result.warn(format!(

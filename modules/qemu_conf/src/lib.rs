@@ -12,6 +12,7 @@ use ansible_module::{
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use vhostuser::identity::LibvirtId;
 use vhostuser::qemu_conf::{self, Applied, Desired, Document};
 
 mod secrets;
@@ -74,8 +75,7 @@ fn check_identity(key: &str, value: &qemu_conf::Value, path: &str) -> Option<Str
     };
     // "+107" is a numeric id by libvirt's rule, and a bare "107" falls back to one when no
     // such name exists: neither needs a name.
-    let id = name.strip_prefix('+').unwrap_or(name);
-    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+    if LibvirtId::parse(name).number().is_some() {
         return None;
     }
     let known = match key {

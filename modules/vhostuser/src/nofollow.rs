@@ -2,7 +2,7 @@
 //! relative to a descriptor of that directory, so a path swapped underneath (a directory
 //! replaced by a link to `/etc`) cannot redirect a chown, chmod or unlink.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -13,7 +13,7 @@ use nix::fcntl::{AtFlags, OFlag, openat};
 use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat};
 use nix::unistd::{Gid, Uid, UnlinkatFlags, fchownat, unlinkat};
 
-const SELINUX_XATTR: &CStr = c"security.selinux";
+use crate::selinux::XATTR as SELINUX_XATTR;
 
 /// What a directory entry is, without following it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -474,7 +474,7 @@ impl fmt::Display for Skipped {
     }
 }
 
-const SAMPLE: usize = 10;
+const SAMPLE: usize = crate::SAMPLE_SIZE;
 /// Deeper than any OvS directory goes.
 const MAX_DEPTH: usize = 64;
 

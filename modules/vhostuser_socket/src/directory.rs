@@ -5,8 +5,8 @@ use std::path::Path;
 
 use ansible_module::{Ctx, Failure, ModuleResult};
 use serde::Serialize;
-use vhostuser::identity;
 use vhostuser::nofollow::{Dir, Kind, OpenError, mode_text};
+use vhostuser::{identity, selinux};
 
 use crate::sockets::{self, Skipped, SocketReport, kind_name};
 use crate::wanted::Wanted;
@@ -32,7 +32,7 @@ pub(crate) struct DirState {
 
 /// SELinux labels matter only where the kernel enforces a policy (selinuxfs is mounted).
 pub(crate) fn selinux_enabled() -> bool {
-    Path::new("/sys/fs/selinux/enforce").exists()
+    selinux::enabled()
 }
 
 fn fail_io(what: &str, path: &Path, e: &std::io::Error) -> Failure {
@@ -58,7 +58,7 @@ fn open(path: &Path) -> Result<Option<Dir>, Failure> {
 }
 
 fn setype_of(context: Option<&str>) -> Option<String> {
-    context.and_then(|c| c.split(':').nth(2)).map(str::to_owned)
+    context.and_then(selinux::type_of).map(str::to_owned)
 }
 
 fn state_of(dir: &Dir) -> Result<DirState, Failure> {
@@ -114,16 +114,14 @@ fn reconcile_dir(dir: &Dir, wanted: &Wanted, ctx: &Ctx) -> Result<bool, Failure>
             context.filter(|c| setype_of(Some(c)).as_deref() != Some(wanted.setype.as_str()))
         {
             changed = true;
-            let mut parts: Vec<&str> = context.split(':').collect();
-            if parts.len() < 3 {
+            let Some(relabelled) = selinux::with_type(&context, &wanted.setype) else {
                 return Err(Failure::new(format!(
                     "{}: unexpected SELinux context '{context}'",
                     dir.path.display()
                 )));
-            }
-            parts[2] = &wanted.setype;
+            };
             if !ctx.check_mode {
-                dir.set_selinux_context(&parts.join(":")).map_err(|e| {
+                dir.set_selinux_context(&relabelled).map_err(|e| {
                     fail_io(
                         &format!("set SELinux type {} on", wanted.setype),
                         &dir.path,

@@ -28,6 +28,7 @@ pub(crate) mod fixture;
 use super::facts::{Expected, Facts, PathFacts};
 use super::finding::{Finding, Severity};
 use super::pairing::Pair;
+use crate::identity::LibvirtId;
 
 pub use catalogue::{CATALOGUE, Check, CheckId};
 
@@ -102,7 +103,11 @@ impl<'a> Ctx<'a> {
 
     /// Whether QEMU runs as root (qemu.conf `user = "root"` or `"+0"`).
     fn qemu_runs_as_root(&self) -> bool {
-        matches!(self.facts.qemu_conf.user.as_deref(), Some("root" | "+0"))
+        self.facts
+            .qemu_conf
+            .user
+            .as_deref()
+            .is_some_and(|user| user == "root" || LibvirtId::parse(user) == LibvirtId::Numeric(0))
     }
 
     /// The rundir as the expected options give it.
@@ -175,7 +180,7 @@ fn group_or_other_rw(mode: u32) -> (bool, bool) {
 
 /// A short list of names for a message: the first ten, then how many more.
 fn short_list(names: &[String]) -> String {
-    const SHOWN: usize = 10;
+    const SHOWN: usize = crate::SAMPLE_SIZE;
     if names.len() <= SHOWN {
         names.join(", ")
     } else {

@@ -2,8 +2,6 @@
 //! is recorded in `Facts::unavailable` and the rest is still collected.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
@@ -13,12 +11,13 @@ use super::facts::{
     SocketFacts, SysconfigFacts,
 };
 use super::pairing::ovs_socket_path;
+use crate::identity::LibvirtId;
 use crate::nofollow::Kind;
 use crate::ovsdb::{Atom, Client, Condition, Error, Operation, Row, Uuid};
 use crate::procfs::processes_named;
 use crate::qemu_procs::qemu_processes;
 use crate::unix_sockets::sockets_in_use;
-use crate::{OvsType, identity};
+use crate::{OvsType, identity, selinux};
 use crate::{qemu_conf, sysconfig};
 
 /// Where to read from; the module's options.
@@ -41,7 +40,7 @@ pub fn collect(
     domains: Result<Vec<DomainFacts>, String>,
 ) -> Facts {
     let mut facts = Facts {
-        selinux_enabled: Path::new("/sys/fs/selinux/enforce").exists(),
+        selinux_enabled: selinux::enabled(),
         ..Facts::default()
     };
     match ovs(&sources.ovsdb, sources.timeout) {
@@ -169,29 +168,9 @@ pub fn path_facts(path: &str, with_selinux: bool) -> PathFacts {
     facts.group = Some(identity::group_name(meta.gid()));
     facts.mode = Some(meta.mode() & 0o7777);
     if with_selinux {
-        facts.setype = selinux_type(path);
+        facts.setype = selinux::type_of_path(Path::new(path));
     }
     facts
-}
-
-/// The type field of a path's SELinux context, without following a link.
-fn selinux_type(path: &str) -> Option<String> {
-    let path = CString::new(Path::new(path).as_os_str().as_bytes()).ok()?;
-    let mut buf = [0u8; 512];
-    // SAFETY: the strings are NUL-terminated and buf is valid for buf.len() bytes.
-    let len = unsafe {
-        libc::lgetxattr(
-            path.as_ptr(),
-            c"security.selinux".as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    let len = usize::try_from(len).ok()?;
-    let context = String::from_utf8_lossy(&buf[..len])
-        .trim_end_matches('\0')
-        .to_owned();
-    context.split(':').nth(2).map(str::to_owned)
 }
 
 fn qemu_conf_facts(path: &str) -> QemuConfFacts {
@@ -246,7 +225,7 @@ fn sysconfig_facts(path: &str) -> SysconfigFacts {
 /// `OVS_USER_ID`'s user and group do not own: the daemons, started as that user, fail on them.
 /// One level deep keeps it cheap; a few examples are enough to name the problem.
 fn foreign_in_ovs_paths(facts: &Facts, expected: &Expected) -> Vec<PathFacts> {
-    const SHOWN: usize = 10;
+    const SHOWN: usize = crate::SAMPLE_SIZE;
     let (Some(uid), Some(gid)) = (facts.accounts.ovs_uid, facts.accounts.ovs_group_gid) else {
         return Vec::new();
     };
@@ -278,9 +257,10 @@ fn foreign_in_ovs_paths(facts: &Facts, expected: &Expected) -> Vec<PathFacts> {
 
 /// A group by name or number, as qemu.conf and `OVS_USER_ID` may give it.
 fn gid_of(spec: &str) -> Option<u32> {
-    identity::resolve_group(spec.trim_start_matches('+'))
-        .ok()
-        .map(|g| g.gid)
+    match LibvirtId::parse(spec) {
+        LibvirtId::Numeric(gid) => Some(gid),
+        LibvirtId::Name(name) => identity::resolve_group(name).ok().map(|g| g.gid),
+    }
 }
 
 fn accounts(facts: &Facts, expected: &Expected) -> AccountFacts {

@@ -3,6 +3,7 @@
 
 use super::{Ctx, Error, Finding, Info, Warning, describe_group, push};
 use crate::audit::checks::CheckId;
+use crate::identity::LibvirtId;
 use crate::nofollow::Kind;
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
@@ -170,7 +171,7 @@ impl Side {
         self.gid.or_else(|| {
             self.name
                 .as_deref()
-                .and_then(|n| n.trim_start_matches('+').parse().ok())
+                .and_then(|n| LibvirtId::parse(n).number())
         })
     }
 
