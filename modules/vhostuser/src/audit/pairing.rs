@@ -232,3 +232,6 @@ fn judge(pair: &Pair) -> Verdict {
     }
     Verdict::Matched
 }
+
+#[cfg(test)]
+mod tests;

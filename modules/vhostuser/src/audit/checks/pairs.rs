@@ -521,8 +521,14 @@ mod tests {
 
     #[test]
     fn same_path_is_fine() {
-        let (facts, expected) = healthy();
+        let (mut facts, expected) = healthy();
         assert!(only(&facts, &expected, CheckId::PathMismatch).is_empty());
+        // The control: the same port on another path is reported, so the silence above comes
+        // from the paths agreeing, not from a check that never fires.
+        let moved = "/var/lib/other_sockets/vhu1".to_owned();
+        facts.domains.as_mut().unwrap()[0].interfaces[0].path = Some(moved.clone());
+        facts.qemus[0].vhost_user[0].path = moved;
+        assert_eq!(only(&facts, &expected, CheckId::PathMismatch).len(), 1);
     }
 
     #[test]
