@@ -142,3 +142,31 @@ fn concurrent_runs_leave_one_setting_and_no_temporary_file() {
         .count();
     assert_eq!(temps, 0);
 }
+
+/// What the module really returns, and RETURN in its sidecar, agree both ways.
+#[test]
+fn the_keys_returned_are_the_keys_documented() {
+    let dir = scratch("returns");
+    let conf = dir.join("openvswitch");
+    std::fs::write(&conf, STOCK).unwrap();
+    let tree = dir.join("etc-openvswitch");
+    std::fs::create_dir(&tree).unwrap();
+    let args = json!({"path": conf, "paths": [tree], "fix_ownership": true, "backup": true});
+    let (changed, code) = run(&dir, &args);
+    assert_eq!(code, 0, "{changed}");
+    assert!(changed["backup_file"].is_string(), "{changed}");
+    let (unchanged, code) = run(&dir, &args);
+    assert_eq!(
+        (code, &unchanged["changed"]),
+        (0, &json!(false)),
+        "{unchanged}"
+    );
+    let sidecar = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../plugins/modules/ovs_user.yml"
+    );
+    assert_eq!(
+        ansible_module::sidecar::return_differences(&[changed, unchanged], sidecar.as_ref()),
+        Ok(vec![])
+    );
+}

@@ -359,3 +359,29 @@ fn a_rewrite_keeps_the_acl_and_user_attributes() {
         Some(&b"puppet"[..])
     );
 }
+
+/// What the module really returns, and RETURN in its sidecar, agree both ways.
+#[test]
+fn the_keys_returned_are_the_keys_documented() {
+    let dir = scratch("returns");
+    let conf = dir.join("qemu.conf");
+    std::fs::write(&conf, "#group = \"qemu\"\n").unwrap();
+    let args = json!({"path": conf, "group": "root", "backup": true});
+    let (changed, code) = run(&dir, &args);
+    assert_eq!(code, 0, "{changed}");
+    assert!(changed["backup_file"].is_string(), "{changed}");
+    let (unchanged, code) = run(&dir, &args);
+    assert_eq!(
+        (code, &unchanged["changed"]),
+        (0, &json!(false)),
+        "{unchanged}"
+    );
+    let sidecar = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../plugins/modules/qemu_conf.yml"
+    );
+    assert_eq!(
+        ansible_module::sidecar::return_differences(&[changed, unchanged], sidecar.as_ref()),
+        Ok(vec![])
+    );
+}

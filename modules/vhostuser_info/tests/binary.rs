@@ -64,3 +64,19 @@ fn a_timeout_of_zero_is_refused_in_ansibles_words() {
     assert_eq!((code, &out["failed"]), (1, &json!(true)), "{out}");
     assert!(out["msg"].as_str().unwrap().contains("timeout"), "{out}");
 }
+
+/// What the module really returns, and RETURN in its sidecar, agree both ways.
+#[test]
+fn the_keys_returned_are_the_keys_documented() {
+    let dir = TempDir::create("returns");
+    let (out, code) = run(&dir, &json!({}));
+    assert_eq!(code, 0, "{out}");
+    let sidecar = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../plugins/modules/vhostuser_info.yml"
+    );
+    assert_eq!(
+        ansible_module::sidecar::return_differences(&[out], sidecar.as_ref()),
+        Ok(vec![])
+    );
+}

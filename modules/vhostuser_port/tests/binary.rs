@@ -671,3 +671,26 @@ fn a_mirror_filled_meanwhile_never_keeps_the_port_out() {
         "the reference that could be restored is"
     );
 }
+
+/// What the module really returns, and RETURN in its sidecar, agree both ways.
+#[test]
+fn the_keys_returned_are_the_keys_documented() {
+    let server = OvsdbServer::start();
+    server.add_bridge("br-int");
+    let (created, code) = run(&args(&server, &json!({"type": "dpdkvhostuser"})));
+    assert_eq!((code, &created["changed"]), (0, &json!(true)), "{created}");
+    let (switched, code) = run(&args(&server, &json!({})));
+    assert_eq!(
+        (code, &switched["changed"]),
+        (0, &json!(true)),
+        "{switched}"
+    );
+    let sidecar = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../plugins/modules/vhostuser_port.yml"
+    );
+    assert_eq!(
+        ansible_module::sidecar::return_differences(&[created, switched], sidecar.as_ref()),
+        Ok(vec![])
+    );
+}

@@ -168,3 +168,25 @@ fn chowns_leave_it_unchanged_id_is_refused_and_nothing_is_made() {
     );
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+/// What the module really returns, and RETURN in its sidecar, agree both ways.
+#[test]
+fn the_keys_returned_are_the_keys_documented() {
+    let work = scratch("returns");
+    let dir = work.join("vhost_sockets");
+    let args = json!({"path": dir, "owner": "root", "group": "daemon"});
+    let created = run(&work, &args);
+    assert_eq!(created["changed"], json!(true), "{created}");
+    let _listener = UnixListener::bind(dir.join("vhu1")).unwrap();
+    let checked = run(&work, &args);
+    assert_eq!(checked["failed"], Value::Null, "{checked}");
+    let sidecar = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../plugins/modules/vhostuser_socket.yml"
+    );
+    assert_eq!(
+        ansible_module::sidecar::return_differences(&[created, checked], sidecar.as_ref()),
+        Ok(vec![])
+    );
+    std::fs::remove_dir_all(&work).unwrap();
+}
