@@ -161,12 +161,5 @@ fn the_keys_returned_are_the_keys_documented() {
         (0, &json!(false)),
         "{unchanged}"
     );
-    let sidecar = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../plugins/modules/ovs_user.yml"
-    );
-    assert_eq!(
-        ansible_module::sidecar::return_differences(&[changed, unchanged], sidecar.as_ref()),
-        Ok(vec![])
-    );
+    test_support::assert_return_documented("ovs_user", &[changed, unchanged]);
 }

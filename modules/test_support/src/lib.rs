@@ -8,6 +8,7 @@
 pub mod ovsdb_server;
 
 use std::ffi::OsStr;
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -64,4 +65,41 @@ pub fn run_binary(exe: &str, argv: &[&OsStr]) -> (Value, i32) {
     let json = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
     (json, out.status.code().unwrap())
+}
+
+/// Asserts that what `module` really returned (`results`) and the `RETURN` of its sidecar
+/// (`plugins/modules/<module>.yml`) agree both ways (see
+/// `ansible_module::sidecar::return_differences`).
+pub fn assert_return_documented(module: &str, results: &[Value]) {
+    let sidecar = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../plugins/modules")
+        .join(format!("{module}.yml"));
+    assert_eq!(
+        ansible_module::sidecar::return_differences(results, &sidecar),
+        Ok(vec![]),
+        "{} and what {module} returns differ",
+        sidecar.display()
+    );
+}
+
+/// A listener bound in a network namespace of its own, made on a thread that then ends: no
+/// process is left in that namespace, so no `/proc` table shows the socket, yet it accepts
+/// connections for as long as the listener is open. Needs root (`unshare`).
+pub fn listener_in_an_abandoned_netns(path: &Path) -> UnixListener {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                // SAFETY: a plain syscall on this thread's own namespaces.
+                let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+                assert_eq!(
+                    rc,
+                    0,
+                    "unshare: {} (run as root)",
+                    std::io::Error::last_os_error()
+                );
+                UnixListener::bind(path).unwrap()
+            })
+            .join()
+            .unwrap()
+    })
 }

@@ -71,12 +71,5 @@ fn the_keys_returned_are_the_keys_documented() {
     let dir = TempDir::create("returns");
     let (out, code) = run(&dir, &json!({}));
     assert_eq!(code, 0, "{out}");
-    let sidecar = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../plugins/modules/vhostuser_info.yml"
-    );
-    assert_eq!(
-        ansible_module::sidecar::return_differences(&[out], sidecar.as_ref()),
-        Ok(vec![])
-    );
+    test_support::assert_return_documented("vhostuser_info", &[out]);
 }

@@ -685,12 +685,5 @@ fn the_keys_returned_are_the_keys_documented() {
         (0, &json!(true)),
         "{switched}"
     );
-    let sidecar = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../plugins/modules/vhostuser_port.yml"
-    );
-    assert_eq!(
-        ansible_module::sidecar::return_differences(&[created, switched], sidecar.as_ref()),
-        Ok(vec![])
-    );
+    test_support::assert_return_documented("vhostuser_port", &[created, switched]);
 }

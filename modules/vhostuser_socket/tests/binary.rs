@@ -29,34 +29,13 @@ fn run(dir: &Path, args: &Value) -> Value {
     .0
 }
 
-/// A listener bound in a network namespace of its own, made on a thread that then ends: no
-/// process is left in that namespace, so no `/proc` table shows it, yet it accepts.
-fn listener_in_an_abandoned_netns(path: &Path) -> UnixListener {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                // SAFETY: a plain syscall on this thread's own namespaces.
-                let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-                assert_eq!(
-                    rc,
-                    0,
-                    "unshare: {} (run as root)",
-                    std::io::Error::last_os_error()
-                );
-                UnixListener::bind(path).unwrap()
-            })
-            .join()
-            .unwrap()
-    })
-}
-
 #[test]
 fn remove_stale_keeps_a_listener_no_table_shows_and_removes_a_stale_socket() {
     let work = scratch("stale");
     let dir = work.join("vhost_sockets");
     std::fs::create_dir(&dir).unwrap();
     let hidden = dir.join("vhu-hidden");
-    let _listener = listener_in_an_abandoned_netns(&hidden);
+    let _listener = test_support::listener_in_an_abandoned_netns(&hidden);
     let stale = dir.join("vhu-stale");
     drop(UnixListener::bind(&stale).unwrap());
     let out = run(
@@ -180,13 +159,6 @@ fn the_keys_returned_are_the_keys_documented() {
     let _listener = UnixListener::bind(dir.join("vhu1")).unwrap();
     let checked = run(&work, &args);
     assert_eq!(checked["failed"], Value::Null, "{checked}");
-    let sidecar = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../plugins/modules/vhostuser_socket.yml"
-    );
-    assert_eq!(
-        ansible_module::sidecar::return_differences(&[created, checked], sidecar.as_ref()),
-        Ok(vec![])
-    );
+    test_support::assert_return_documented("vhostuser_socket", &[created, checked]);
     std::fs::remove_dir_all(&work).unwrap();
 }
