@@ -3,13 +3,12 @@
 //! vhost-user interface with its VM, and reports every known way the two sides break, with the
 //! fix, and whether the node is ready for `dpdkvhostuserclient`. It never changes anything.
 
-mod domains;
-
 use ansible_module::{ArgSpec, Ctx, Failure, Kind, Lit, ModuleResult, Opt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vhostuser::audit::checks::{self, CATALOGUE};
 use vhostuser::audit::collect::{self, Sources};
+use vhostuser::audit::domains::LibvirtSource;
 use vhostuser::audit::facts::Expected;
 use vhostuser::audit::{Finding, Severity, pairing, verdict};
 
@@ -127,12 +126,15 @@ pub fn ensure(params: &Params, _ctx: &mut Ctx) -> Result<ModuleResult, Failure> 
         sysconfig: params.sysconfig_path.clone(),
         hugepages: params.hugepages_path.clone(),
         proc_root: "/proc".into(),
+        libvirt: match &params.libvirt_xml_dir {
+            Some(dir) => LibvirtSource::XmlDir(dir.clone()),
+            None => LibvirtSource::Virsh {
+                command: params.virsh_command.clone(),
+                uri: params.libvirt_uri.clone(),
+            },
+        },
     };
-    let read = domains::read(params, timeout);
-    let mut facts = collect::collect(&sources, &expected, read.domains);
-    for (name, why) in read.broken {
-        facts.unavailable.insert(format!("domain {name}"), why);
-    }
+    let facts = collect::collect(&sources, &expected);
     let pairs = pairing::pair(&facts, &expected.ovs_rundir);
     let skip = params.skip_checks.clone().unwrap_or_default();
     let findings: Vec<Finding> = checks::run(&facts, &expected, &pairs)

@@ -6,9 +6,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
+use super::domains::{self, LibvirtSource};
 use super::facts::{
-    AccountFacts, DomainFacts, Expected, Facts, OvsFacts, OvsInterface, PathFacts, QemuConfFacts,
-    SocketFacts, SysconfigFacts,
+    AccountFacts, Expected, Facts, OvsFacts, OvsInterface, PathFacts, QemuConfFacts, SocketFacts,
+    SysconfigFacts,
 };
 use super::pairing::ovs_socket_path;
 use crate::identity::LibvirtId;
@@ -29,16 +30,13 @@ pub struct Sources {
     pub sysconfig: String,
     pub hugepages: String,
     pub proc_root: String,
+    pub libvirt: LibvirtSource,
 }
 
-/// Collects everything except the libvirt domains, which the caller adds (they come from
-/// virsh or a directory, see `crate::libvirt`).
+/// Collects everything: each source that cannot be read is recorded in `unavailable` with
+/// why, and so is each domain that cannot be parsed (as `domain <name>`).
 #[must_use]
-pub fn collect(
-    sources: &Sources,
-    expected: &Expected,
-    domains: Result<Vec<DomainFacts>, String>,
-) -> Facts {
+pub fn collect(sources: &Sources, expected: &Expected) -> Facts {
     let mut facts = Facts {
         selinux_enabled: selinux::enabled(),
         ..Facts::default()
@@ -49,11 +47,15 @@ pub fn collect(
             facts.unavailable.insert("ovsdb".into(), e.to_string());
         }
     }
-    match domains {
+    let read = domains::read(&sources.libvirt, sources.timeout);
+    match read.domains {
         Ok(domains) => facts.domains = Some(domains),
         Err(e) => {
             facts.unavailable.insert("libvirt".into(), e);
         }
+    }
+    for (name, why) in read.broken {
+        facts.unavailable.insert(format!("domain {name}"), why);
     }
     let proc_root = Path::new(&sources.proc_root);
     facts.qemus = qemu_processes(proc_root);

@@ -3,6 +3,7 @@
 
 pub mod checks;
 pub mod collect;
+pub mod domains;
 pub mod facts;
 pub mod finding;
 pub mod pairing;

@@ -5,7 +5,7 @@ use super::{Critical, Ctx, Error, Finding, Warning, push};
 use crate::audit::checks::CheckId;
 
 /// `unavailable` keys that have a more specific check of their own.
-const OWN_CHECK: &[&str] = &["ovsdb", "libvirt", "sysconfig"];
+const OWN_CHECK: &[&str] = &["ovsdb", "libvirt"];
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     let facts = ctx.facts;
@@ -46,12 +46,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
              `libvirt_xml_dir` with the domains' XML",
         );
     }
-    if let Some(why) = facts
-        .sysconfig
-        .error
-        .as_deref()
-        .or_else(|| facts.unavailable.get("sysconfig").map(String::as_str))
-    {
+    if let Some(why) = facts.sysconfig.error.as_deref() {
         push(
             out,
             CheckId::SysconfigUnreadable,
