@@ -10,6 +10,7 @@ pub mod ovsdb;
 pub mod procfs;
 pub mod qemu_conf;
 pub mod qemu_procs;
+pub mod roots;
 pub mod selinux;
 pub mod sysconfig;
 pub mod text;
@@ -20,3 +21,4 @@ pub mod vhost_ports;
 pub const SAMPLE_SIZE: usize = 10;
 
 pub use ovs_type::OvsType;
+pub use roots::Roots;

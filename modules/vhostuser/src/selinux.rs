@@ -8,13 +8,19 @@ use std::path::Path;
 /// The extended attribute that holds a file's SELinux context.
 pub const XATTR: &CStr = c"security.selinux";
 
-/// Present exactly when selinuxfs is mounted, i.e. when a policy is loaded.
-const ENFORCE: &str = "/sys/fs/selinux/enforce";
+/// Under `/sys`, present exactly when selinuxfs is mounted, i.e. when a policy is loaded.
+const ENFORCE: &str = "fs/selinux/enforce";
 
 /// Whether labels matter on this host: selinuxfs is mounted.
 #[must_use]
 pub fn enabled() -> bool {
-    Path::new(ENFORCE).exists()
+    enabled_under(Path::new("/sys"))
+}
+
+/// The same, with `/sys` at `sys`.
+#[must_use]
+pub fn enabled_under(sys: &Path) -> bool {
+    sys.join(ENFORCE).exists()
 }
 
 /// The type field of a context (`system_u:object_r:virt_cache_t:s0` -> `virt_cache_t`).

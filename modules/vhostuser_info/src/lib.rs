@@ -6,6 +6,7 @@
 use ansible_module::{ArgSpec, Ctx, Failure, Kind, Lit, ModuleResult, Opt};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use vhostuser::Roots;
 use vhostuser::audit::checks::{self, CATALOGUE};
 use vhostuser::audit::collect::{self, Sources};
 use vhostuser::audit::domains::LibvirtSource;
@@ -115,7 +116,12 @@ fn keep(finding: &Finding, only: Option<&[String]>, skip: &[String]) -> bool {
 }
 
 /// The module: collect, pair, judge, report.
-pub fn ensure(params: &Params, _ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
+pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
+    ensure_in(params, ctx, &Roots::host())
+}
+
+/// [`ensure`] with `/proc` and `/sys` at `roots`.
+pub fn ensure_in(params: &Params, _ctx: &mut Ctx, roots: &Roots) -> Result<ModuleResult, Failure> {
     let expected = expected(params)?;
     let only = selected(params)?;
     let timeout = ansible_module::positive_seconds("timeout", params.timeout)?;
@@ -125,7 +131,8 @@ pub fn ensure(params: &Params, _ctx: &mut Ctx) -> Result<ModuleResult, Failure> 
         qemu_conf: params.qemu_conf_path.clone(),
         sysconfig: params.sysconfig_path.clone(),
         hugepages: params.hugepages_path.clone(),
-        proc_root: "/proc".into(),
+        proc_root: roots.proc.to_string_lossy().into_owned(),
+        sys_root: roots.sys.to_string_lossy().into_owned(),
         libvirt: match &params.libvirt_xml_dir {
             Some(dir) => LibvirtSource::XmlDir(dir.clone()),
             None => LibvirtSource::Virsh {
@@ -211,4 +218,82 @@ fn summary(verdict: &verdict::Verdict, findings: &[Finding]) -> String {
                 .unwrap_or("")
         ))
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod ensure_tests {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn params(dir: &Path) -> Params {
+        let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+        let raw = json!({
+            "ovsdb": format!("unix:{}", path("db.sock")),
+            "ovs_rundir": path("run"),
+            "virsh_command": [path("no-virsh")],
+            "qemu_conf_path": path("qemu.conf"),
+            "sysconfig_path": path("openvswitch"),
+            "socket_dir": path("vhost_sockets"),
+            "hugepages_path": path("hugepages"),
+            "ovs_paths": [path("etc-openvswitch")],
+        });
+        let validated = ansible_module::validate(&SPEC, raw.as_object().unwrap().clone(), false)
+            .expect("valid options");
+        serde_json::from_value(Value::Object(validated.params)).unwrap()
+    }
+
+    /// A made-up `/proc` with one ovs-vswitchd, and a `/sys` with selinuxfs mounted or not.
+    fn roots(dir: &Path, selinux: bool) -> Roots {
+        let proc = dir.join("proc");
+        let pid = proc.join("4242");
+        std::fs::create_dir_all(&pid).unwrap();
+        std::fs::write(
+            pid.join("status"),
+            "Name:\tovs-vswitchd\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t0\n",
+        )
+        .unwrap();
+        let sys = dir.join(format!("sys-{selinux}"));
+        std::fs::create_dir_all(sys.join("fs/selinux")).unwrap();
+        if selinux {
+            std::fs::write(sys.join("fs/selinux/enforce"), "1\n").unwrap();
+        }
+        Roots { proc, sys }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("info-ensure-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_audit_reads_proc_and_sys_where_it_is_told() {
+        let dir = scratch("roots");
+        for selinux in [false, true] {
+            let result = ensure_in(&params(&dir), &mut Ctx::default(), &roots(&dir, selinux))
+                .unwrap()
+                .to_json(false, false, &BTreeSet::new());
+            assert_eq!(result["changed"], json!(false));
+            assert_eq!(
+                result["processes"]["ovs"][0]["pid"],
+                json!(4242),
+                "{result}"
+            );
+            assert_eq!(result["processes"]["qemu"], json!([]));
+            assert_eq!(
+                result["selinux"],
+                json!(if selinux { "enabled" } else { "not enabled" }),
+                "{result}"
+            );
+            assert!(result["unavailable"]["ovsdb"].is_string(), "{result}");
+            assert_eq!(result["verdict"]["ready_for_client_mode"], json!(false));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -30,6 +30,8 @@ pub struct Sources {
     pub sysconfig: String,
     pub hugepages: String,
     pub proc_root: String,
+    /// Where `/sys` is (for whether SELinux is enabled).
+    pub sys_root: String,
     pub libvirt: LibvirtSource,
 }
 
@@ -38,7 +40,7 @@ pub struct Sources {
 #[must_use]
 pub fn collect(sources: &Sources, expected: &Expected) -> Facts {
     let mut facts = Facts {
-        selinux_enabled: selinux::enabled(),
+        selinux_enabled: selinux::enabled_under(Path::new(&sources.sys_root)),
         ..Facts::default()
     };
     match ovs(&sources.ovsdb, sources.timeout) {
