@@ -30,11 +30,6 @@ pub(crate) struct DirState {
     pub setype: Option<String>,
 }
 
-/// SELinux labels matter only where the kernel enforces a policy (selinuxfs is mounted).
-pub(crate) fn selinux_enabled() -> bool {
-    selinux::enabled()
-}
-
 fn fail_io(what: &str, path: &Path, e: &std::io::Error) -> Failure {
     Failure::new(format!("could not {what} {}: {e}", path.display()))
 }
@@ -61,9 +56,10 @@ fn setype_of(context: Option<&str>) -> Option<String> {
     context.and_then(selinux::type_of).map(str::to_owned)
 }
 
-fn state_of(dir: &Dir) -> Result<DirState, Failure> {
+/// The directory as it is; its SELinux type only where labels matter (`selinux`).
+fn state_of(dir: &Dir, selinux: bool) -> Result<DirState, Failure> {
     let stat = dir.stat().map_err(|e| fail_io("stat", &dir.path, &e))?;
-    let context = if selinux_enabled() {
+    let context = if selinux {
         dir.selinux_context().unwrap_or(None)
     } else {
         None
@@ -83,7 +79,10 @@ fn wanted_state(wanted: &Wanted) -> DirState {
         owner: Some(wanted.owner.name.clone()),
         group: Some(wanted.group.name.clone()),
         mode: Some(mode_text(wanted.mode)),
-        setype: selinux_enabled().then(|| wanted.setype.clone()),
+        setype: wanted
+            .roots
+            .selinux_enabled()
+            .then(|| wanted.setype.clone()),
     }
 }
 
@@ -106,7 +105,7 @@ fn reconcile_dir(dir: &Dir, wanted: &Wanted, ctx: &Ctx) -> Result<bool, Failure>
                 .map_err(|e| fail_io("change the mode of", &dir.path, &e))?;
         }
     }
-    if selinux_enabled() {
+    if wanted.roots.selinux_enabled() {
         let context = dir
             .selinux_context()
             .map_err(|e| fail_io("read the SELinux label of", &dir.path, &e))?;
@@ -140,10 +139,11 @@ pub(crate) fn ensure_present(
     result: &mut ModuleResult,
 ) -> Result<Outcome, Failure> {
     let path = wanted.dir();
+    let selinux = wanted.roots.selinux_enabled();
     let existing = open(path)?;
     let before = existing
         .as_ref()
-        .map_or_else(|| Ok(DirState::default()), state_of)?;
+        .map_or_else(|| Ok(DirState::default()), |dir| state_of(dir, selinux))?;
     let Some(dir) = existing else {
         if ctx.check_mode {
             let after = wanted_state(wanted);
@@ -163,7 +163,7 @@ pub(crate) fn ensure_present(
             )),
         })?;
         reconcile_dir(&dir, wanted, ctx)?;
-        let after = state_of(&dir)?;
+        let after = state_of(&dir, selinux)?;
         return Ok(Outcome {
             changed: true,
             before,
@@ -178,7 +178,7 @@ pub(crate) fn ensure_present(
     let after = if ctx.check_mode {
         wanted_state(wanted)
     } else {
-        state_of(&dir)?
+        state_of(&dir, selinux)?
     };
     Ok(Outcome {
         changed,
@@ -202,9 +202,9 @@ pub(crate) fn ensure_absent(wanted: &Wanted, ctx: &Ctx) -> Result<Outcome, Failu
             skipped: vec![],
         });
     };
-    let before = state_of(&dir)?;
+    let before = state_of(&dir, wanted.roots.selinux_enabled())?;
     let entries = dir.entries().map_err(|e| fail_io("list", path, &e))?;
-    let table = sockets::in_use();
+    let table = sockets::in_use(&wanted.roots);
     let blockers: Vec<String> = entries
         .iter()
         .filter_map(|e| {

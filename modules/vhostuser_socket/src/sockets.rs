@@ -8,10 +8,10 @@ use std::path::Path;
 use ansible_module::{Ctx, Failure, ModuleResult};
 use serde::Serialize;
 use serde_json::{Value, json};
-use vhostuser::identity;
 use vhostuser::nofollow::{Dir, Entry, EntryHandle, Kind, Place, mode_text};
 use vhostuser::qemu_procs::qemu_processes;
 use vhostuser::unix_sockets::{SocketTable, sockets_in_use};
+use vhostuser::{Roots, identity};
 
 use crate::wanted::{SocketPolicy, Wanted};
 
@@ -63,9 +63,8 @@ pub(crate) struct Skipped {
 
 /// Who uses which socket, by the library's one rule (the kernel's tables, the sockets running
 /// QEMUs name, and a `connect()` before anything is called stale).
-pub(crate) fn in_use() -> SocketTable {
-    let proc_root = Path::new("/proc");
-    sockets_in_use(proc_root, &qemu_processes(proc_root))
+pub(crate) fn in_use(roots: &Roots) -> SocketTable {
+    sockets_in_use(&roots.proc, &qemu_processes(&roots.proc))
 }
 
 /// What a directory entry is, in a message.
@@ -89,7 +88,7 @@ pub(crate) fn reconcile(
     let entries = dir
         .entries()
         .map_err(|e| Failure::new(format!("could not list {}: {e}", dir.path.display())))?;
-    let table = in_use();
+    let table = in_use(&wanted.roots);
     let place = dir
         .place()
         .map_err(|e| Failure::new(format!("could not stat {}: {e}", dir.path.display())))?;

@@ -6,6 +6,7 @@ use std::path::Path;
 use ansible_module::{Failure, ModuleResult};
 use serde::Deserialize;
 use serde_json::Value;
+use vhostuser::Roots;
 use vhostuser::identity::{self, Account, GroupInfo, Unresolved};
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +46,8 @@ pub(crate) struct Wanted {
     pub sockets: SocketPolicy,
     pub remove_stale: bool,
     pub state: State,
+    /// Where `/proc` and `/sys` are.
+    pub roots: Roots,
 }
 
 impl Wanted {
@@ -55,7 +58,11 @@ impl Wanted {
 
 /// Checks the options in the order the module always has: the path, then the mode (whose
 /// warning goes into `result`), the owner and the group.
-pub(crate) fn wanted(params: &Params, result: &mut ModuleResult) -> Result<Wanted, Failure> {
+pub(crate) fn wanted(
+    params: &Params,
+    roots: &Roots,
+    result: &mut ModuleResult,
+) -> Result<Wanted, Failure> {
     if !Path::new(&params.path).is_absolute() {
         return Err(Failure::new(format!(
             "path '{}' is relative; give the socket directory's absolute path",
@@ -87,5 +94,6 @@ pub(crate) fn wanted(params: &Params, result: &mut ModuleResult) -> Result<Wante
         sockets: params.sockets,
         remove_stale: params.remove_stale,
         state: params.state,
+        roots: roots.clone(),
     })
 }
