@@ -10,7 +10,7 @@
 //! rather than reporting every port as broken.
 
 mod accounts;
-mod catalogue;
+pub(crate) mod catalogue;
 mod domains;
 mod ovs;
 mod pairs;

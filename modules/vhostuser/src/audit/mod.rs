@@ -7,6 +7,7 @@ pub mod domains;
 pub mod facts;
 pub mod finding;
 pub mod pairing;
+pub mod severity;
 pub mod verdict;
 
 pub use facts::Facts;

@@ -61,6 +61,22 @@ pub struct Pair {
     pub verdict: Verdict,
 }
 
+impl Pair {
+    /// The VM on the pair, if one runs: the running domain's name, else the QEMU's guest or
+    /// pid.
+    #[must_use]
+    pub fn running_vm(&self) -> Option<String> {
+        if let Some(l) = self.libvirt.as_ref().filter(|l| l.running) {
+            return Some(l.domain.clone());
+        }
+        self.qemu.as_ref().map(|q| {
+            q.guest
+                .clone()
+                .unwrap_or_else(|| format!("QEMU pid {}", q.pid))
+        })
+    }
+}
+
 /// The socket an OvS interface uses: the server path for `dpdkvhostuserclient`, and
 /// `<rundir>/<vhost-sock-dir>/<name>` for `dpdkvhostuser`.
 #[must_use]

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use crate::audit::finding::Severity;
+use crate::audit::severity::Severity;
 
 /// One row of the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

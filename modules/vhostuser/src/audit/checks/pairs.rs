@@ -29,24 +29,12 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     }
 }
 
-/// The VM on a pair, if one runs: the running domain's name, else the QEMU's guest or pid.
-pub(super) fn running_vm(pair: &Pair) -> Option<String> {
-    if let Some(l) = pair.libvirt.as_ref().filter(|l| l.running) {
-        return Some(l.domain.clone());
-    }
-    pair.qemu.as_ref().map(|q| {
-        q.guest
-            .clone()
-            .unwrap_or_else(|| format!("QEMU pid {}", q.pid))
-    })
-}
-
 /// The VM on a pair, running or not, for messages.
 fn vm_name(pair: &Pair) -> Option<String> {
     pair.libvirt
         .as_ref()
         .map(|l| l.domain.clone())
-        .or_else(|| running_vm(pair))
+        .or_else(|| pair.running_vm())
 }
 
 /// The running VMs that use a `dpdkvhostuser` port, by name.
@@ -54,7 +42,7 @@ fn legacy_vms(pairs: &[Pair]) -> BTreeSet<String> {
     pairs
         .iter()
         .filter(|p| p.ovs.as_ref().is_some_and(|o| o.kind.is_legacy()))
-        .filter_map(running_vm)
+        .filter_map(Pair::running_vm)
         .collect()
 }
 
@@ -352,7 +340,7 @@ fn not_connected(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
     let Some(ovs) = &pair.ovs else {
         return;
     };
-    let Some(vm) = running_vm(pair) else {
+    let Some(vm) = pair.running_vm() else {
         return;
     };
     let status = ovs.status.as_deref();

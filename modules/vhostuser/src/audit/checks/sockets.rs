@@ -4,7 +4,6 @@
 use crate::audit::checks::CheckId;
 use std::collections::HashSet;
 
-use super::pairs::running_vm;
 use super::{
     Ctx, Error, Finding, Warning, describe_group, group_or_other_rw, is_under, octal, push,
 };
@@ -21,7 +20,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
             continue;
         };
         let socket = ctx.facts.sockets.get(&ovs.path);
-        if let Some(vm) = running_vm(pair) {
+        if let Some(vm) = pair.running_vm() {
             if socket.is_some_and(|s| !s.file.exists) {
                 socket_missing(ovs, &vm, out);
             }
