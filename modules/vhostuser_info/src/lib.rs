@@ -7,11 +7,14 @@ use ansible_module::{ArgSpec, Ctx, Failure, Kind, Lit, ModuleResult, Opt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vhostuser::Roots;
-use vhostuser::audit::checks::{self, CATALOGUE};
+use vhostuser::audit::checks;
 use vhostuser::audit::collect::{self, Sources};
 use vhostuser::audit::domains::LibvirtSource;
-use vhostuser::audit::facts::Expected;
 use vhostuser::audit::{Finding, Severity, pairing, verdict};
+
+use crate::wanted::Wanted;
+
+mod wanted;
 
 const OPTIONS: &[Opt] = &[
     Opt::new("ovsdb", Kind::Str).default(Lit::Str("unix:/var/run/openvswitch/db.sock")),
@@ -74,47 +77,6 @@ pub struct Params {
     pub timeout: i64,
 }
 
-fn expected(params: &Params) -> Result<Expected, Failure> {
-    let (mode, _) = ansible_module::file_mode::parse("socket_mode", &params.socket_mode)
-        .map_err(Failure::new)?;
-    let gid = u32::try_from(params.gid)
-        .map_err(|_| Failure::new(format!("gid {} is not a group id", params.gid)))?;
-    Ok(Expected {
-        group: params.group.clone(),
-        gid,
-        socket_dir: params.socket_dir.clone(),
-        socket_dir_owner: params.socket_owner.clone(),
-        socket_dir_mode: mode,
-        setype: params.setype.clone(),
-        ovs_rundir: params.ovs_rundir.clone(),
-        ovs_paths: params.ovs_paths.clone(),
-    })
-}
-
-/// Check ids must be known: a typo would silently select nothing.
-fn selected(params: &Params) -> Result<Option<Vec<String>>, Failure> {
-    let known: Vec<&str> = CATALOGUE.iter().map(|c| c.id.as_str()).collect();
-    for id in params
-        .checks
-        .iter()
-        .chain(params.skip_checks.iter())
-        .flatten()
-    {
-        if !known.contains(&id.as_str()) {
-            return Err(Failure::new(format!(
-                "unknown check id '{id}'; the checks are: {}",
-                known.join(", ")
-            )));
-        }
-    }
-    Ok(params.checks.clone())
-}
-
-fn keep(finding: &Finding, only: Option<&[String]>, skip: &[String]) -> bool {
-    only.is_none_or(|o| o.iter().any(|id| id == finding.id.as_str()))
-        && !skip.iter().any(|id| id == finding.id.as_str())
-}
-
 /// The module: collect, pair, judge, report.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     ensure_in(params, ctx, &Roots::host())
@@ -122,9 +84,13 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
 
 /// [`ensure`] with `/proc` and `/sys` at `roots`.
 pub fn ensure_in(params: &Params, _ctx: &mut Ctx, roots: &Roots) -> Result<ModuleResult, Failure> {
-    let expected = expected(params)?;
-    let only = selected(params)?;
-    let timeout = ansible_module::positive_seconds("timeout", params.timeout)?;
+    let Wanted {
+        expected,
+        only,
+        skip,
+        fail_on,
+        timeout,
+    } = Wanted::from_params(params)?;
     let sources = Sources {
         ovsdb: params.ovsdb.clone(),
         timeout,
@@ -143,10 +109,9 @@ pub fn ensure_in(params: &Params, _ctx: &mut Ctx, roots: &Roots) -> Result<Modul
     };
     let facts = collect::collect(&sources, &expected);
     let pairs = pairing::pair(&facts, &expected.ovs_rundir);
-    let skip = params.skip_checks.clone().unwrap_or_default();
     let findings: Vec<Finding> = checks::run(&facts, &expected, &pairs)
         .into_iter()
-        .filter(|f| keep(f, only.as_deref(), &skip))
+        .filter(|f| only.as_ref().is_none_or(|o| o.contains(&f.id)) && !skip.contains(&f.id))
         .collect();
     let verdict = verdict::verdict(&facts, &pairs, &findings);
 
@@ -178,7 +143,7 @@ pub fn ensure_in(params: &Params, _ctx: &mut Ctx, roots: &Roots) -> Result<Modul
             },
         )
         .set("unavailable", &facts.unavailable);
-    if let Some(level) = params.fail_on.as_deref().and_then(Severity::parse) {
+    if let Some(level) = fail_on {
         let failing: Vec<String> = findings
             .iter()
             .filter(|f| f.severity >= level)
@@ -189,7 +154,7 @@ pub fn ensure_in(params: &Params, _ctx: &mut Ctx, roots: &Roots) -> Result<Modul
                 format!(
                     "{} finding(s) at or above {}: {}",
                     failing.len(),
-                    params.fail_on.as_deref().unwrap_or(""),
+                    level.as_str(),
                     failing.join(", ")
                 ),
                 result,
