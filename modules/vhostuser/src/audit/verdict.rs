@@ -33,11 +33,43 @@ pub static READINESS: LazyLock<Vec<CheckId>> = LazyLock::new(|| {
         .collect()
 });
 
+/// The node's vhost-user mode, from its Open vSwitch interfaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeMode {
+    /// Every interface is `dpdkvhostuserclient`.
+    Client,
+    /// Every interface is `dpdkvhostuser`.
+    Legacy,
+    /// Some of each.
+    Mixed,
+    /// No vhost-user interface.
+    None,
+}
+
+impl NodeMode {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NodeMode::Client => "client",
+            NodeMode::Legacy => "legacy",
+            NodeMode::Mixed => "mixed",
+            NodeMode::None => "none",
+        }
+    }
+}
+
+impl std::fmt::Display for NodeMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {
     /// From Open vSwitch's vhost-user interfaces: `client` (all `dpdkvhostuserclient`),
     /// `legacy` (all `dpdkvhostuser`), `mixed`, or `none`.
-    pub mode: &'static str,
+    pub mode: NodeMode,
     pub ready_for_client_mode: bool,
     /// The `dpdkvhostuser` interfaces, sorted.
     pub legacy_ports: Vec<String>,
@@ -73,10 +105,10 @@ pub fn verdict(facts: &Facts, pairs: &[Pair], findings: &[Finding]) -> Verdict {
     legacy_ports.sort();
     legacy_ports.dedup();
     let mode = match (client, !legacy_ports.is_empty()) {
-        (true, true) => "mixed",
-        (true, false) => "client",
-        (false, true) => "legacy",
-        (false, false) => "none",
+        (true, true) => NodeMode::Mixed,
+        (true, false) => NodeMode::Client,
+        (false, true) => NodeMode::Legacy,
+        (false, false) => NodeMode::None,
     };
     let rundir = if facts.ovs_rundir.path.is_empty() {
         DEFAULT_OVS_RUNDIR
@@ -171,7 +203,7 @@ mod tests {
     fn healthy_client_node_is_ready() {
         let (facts, expected) = node();
         let v = judge(&facts, &expected);
-        assert_eq!(v.mode, "client");
+        assert_eq!(v.mode, NodeMode::Client);
         assert!(v.ready_for_client_mode, "{:?}", v.blockers);
         assert!(v.blockers.is_empty());
         assert!(v.legacy_ports.is_empty() && v.legacy_domains.is_empty());
@@ -196,7 +228,7 @@ mod tests {
             qemu.vhost_user[0].server = false;
         }
         let v = judge(&facts, &expected);
-        assert_eq!(v.mode, "legacy");
+        assert_eq!(v.mode, NodeMode::Legacy);
         assert_eq!(v.legacy_ports, vec!["vhu1", "vhu2"]);
         assert_eq!(
             v.legacy_domains,
@@ -214,7 +246,7 @@ mod tests {
         let (mut facts, expected) = node();
         make_first_legacy(&mut facts);
         let v = judge(&facts, &expected);
-        assert_eq!(v.mode, "mixed");
+        assert_eq!(v.mode, NodeMode::Mixed);
         assert_eq!(v.legacy_ports, vec!["vhu1"]);
         assert_eq!(v.legacy_domains, vec!["instance-00000001"]);
         assert_eq!(v.mismatches, 0);
@@ -227,7 +259,7 @@ mod tests {
         facts.domains = Some(Vec::new());
         facts.qemus.clear();
         let v = judge(&facts, &expected);
-        assert_eq!(v.mode, "none");
+        assert_eq!(v.mode, NodeMode::None);
         assert!(v.ready_for_client_mode);
     }
 
@@ -237,7 +269,7 @@ mod tests {
         facts.ovs = None;
         facts.unavailable.insert("ovsdb".into(), "refused".into());
         let v = judge(&facts, &expected);
-        assert_eq!(v.mode, "none");
+        assert_eq!(v.mode, NodeMode::None);
         assert!(!v.ready_for_client_mode);
         assert_eq!(v.blockers, vec!["ovsdb_unavailable"]);
         assert_eq!(v.counts["critical"], 1);
