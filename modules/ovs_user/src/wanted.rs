@@ -78,3 +78,58 @@ fn ownership_dirs(params: &Params) -> Result<Vec<PathBuf>, Failure> {
         ))),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn params(fix_ownership: bool, paths: &[&str]) -> Params {
+        Params {
+            path: "/etc/sysconfig/openvswitch".into(),
+            user: "root".into(),
+            group: "root".into(),
+            fix_ownership,
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+            backup: false,
+        }
+    }
+
+    #[test]
+    fn directories_are_kept_only_to_be_reowned_and_must_be_absolute() {
+        let kept = wanted(&params(true, &["/etc/openvswitch", "/run/openvswitch"])).unwrap();
+        assert_eq!(kept.value(), "root:root");
+        assert_eq!(
+            kept.ownership_dirs,
+            [PathBuf::from("/etc/openvswitch"), "/run/openvswitch".into()]
+        );
+        assert!(
+            wanted(&params(false, &["relative"]))
+                .unwrap()
+                .ownership_dirs
+                .is_empty()
+        );
+        assert_eq!(
+            wanted(&params(true, &["/etc/openvswitch", "log"]))
+                .err()
+                .unwrap()
+                .msg,
+            "paths: 'log' is relative; give absolute directories (nothing was changed)"
+        );
+        assert_eq!(
+            wanted(&params(true, &["a", "/b", "c"])).err().unwrap().msg,
+            "paths: 'a', 'c' are relative; give absolute directories (nothing was changed)"
+        );
+    }
+
+    #[test]
+    fn a_missing_user_is_refused_before_the_directories_are_looked_at() {
+        let mut p = params(true, &["relative"]);
+        p.user = "no-such-user-for-ovs".into();
+        assert_eq!(
+            wanted(&p).err().unwrap().msg,
+            "user 'no-such-user-for-ovs' does not exist on this host; the openvswitch package \
+             creates it, or create it first"
+        );
+    }
+}
