@@ -9,6 +9,7 @@ pub mod ovsdb;
 pub mod procfs;
 pub mod qemu_conf;
 pub mod qemu_procs;
+pub mod socket_access;
 pub mod sysconfig;
 pub mod text;
 pub mod unix_sockets;
