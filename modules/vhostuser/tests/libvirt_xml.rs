@@ -75,8 +75,12 @@ fn nova_dumpxml() {
                 }],
             },
             shared_memory: true,
+            // Compared on its own below.
+            hotplug: domain.hotplug.clone(),
         }
     );
+    let hotplug = domain.hotplug.as_ref().unwrap();
+    assert_eq!(hotplug.interfaces.len(), 2, "{hotplug:?}");
     let types: Vec<_> = domain
         .vhostuser_interfaces
         .iter()

@@ -25,6 +25,8 @@ fn facts(domain: &Domain, running: bool) -> DomainFacts {
                 target: i.target_dev.clone(),
             })
             .collect(),
+        hotplug: domain.hotplug.clone(),
+        live_swap: None,
     }
 }
 

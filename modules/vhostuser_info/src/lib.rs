@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use vhostuser::audit::checks::{self, CATALOGUE};
 use vhostuser::audit::collect::{self, Sources};
 use vhostuser::audit::facts::Expected;
-use vhostuser::audit::{Finding, Severity, pairing, verdict};
+use vhostuser::audit::{Finding, Severity, live_swap, pairing, verdict};
 
 const OPTIONS: &[Opt] = &[
     Opt::new("ovsdb", Kind::Str).default(Lit::Str("unix:/var/run/openvswitch/db.sock")),
@@ -127,6 +127,15 @@ pub fn ensure(params: &Params, _ctx: &mut Ctx) -> Result<ModuleResult, Failure> 
     let mut facts = collect::collect(&sources, &expected, read.domains);
     for (name, why) in read.broken {
         facts.unavailable.insert(format!("domain {name}"), why);
+    }
+    let live: Vec<_> = facts
+        .domains
+        .iter()
+        .flatten()
+        .map(|d| live_swap::assess(&facts, &expected, d))
+        .collect();
+    for (domain, verdict) in facts.domains.iter_mut().flatten().zip(live) {
+        domain.live_swap = verdict;
     }
     let pairs = pairing::pair(&facts, &expected.ovs_rundir);
     let skip = params.skip_checks.clone().unwrap_or_default();

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::libvirt::hotplug::HotplugFacts;
 use crate::procfs::Process;
 use crate::qemu_conf::Duplicate;
 use crate::qemu_procs::QemuProcess;
@@ -107,6 +108,20 @@ pub struct DomainFacts {
     pub shared_memory: bool,
     pub hugepages: bool,
     pub interfaces: Vec<DomainInterface>,
+    /// What its XML says about PCI hot-plug (the running XML when it runs).
+    #[serde(skip)]
+    pub hotplug: Option<HotplugFacts>,
+    /// Whether its legacy interfaces can be swapped live, and why not (see `live_swap`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_swap: Option<LiveSwap>,
+}
+
+/// Whether a running domain's legacy vhost-user interfaces can be moved without a restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LiveSwap {
+    pub possible: bool,
+    /// Why not, one sentence each; empty when possible.
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

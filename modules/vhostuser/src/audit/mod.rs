@@ -5,6 +5,7 @@ pub mod checks;
 pub mod collect;
 pub mod facts;
 pub mod finding;
+pub mod live_swap;
 pub mod pairing;
 pub mod verdict;
 

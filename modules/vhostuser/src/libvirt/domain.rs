@@ -18,6 +18,9 @@ pub struct Domain {
     pub memory: Memory,
     /// [`Memory::is_shared`], computed once so that it appears in the JSON.
     pub shared_memory: bool,
+    /// What the XML says about PCI hot-plug, for the live swap.
+    #[serde(skip)]
+    pub hotplug: Option<super::hotplug::HotplugFacts>,
 }
 
 /// QEMU's role on the vhost-user socket: libvirt's `<source mode>`.

@@ -85,6 +85,8 @@ pub fn domain(name: &str, port: &str) -> DomainFacts {
             mode: Some("server".into()),
             target: Some(port.into()),
         }],
+        hotplug: None,
+        live_swap: None,
     }
 }
 
