@@ -132,7 +132,10 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     if ctx.check_mode {
         outcome.restarted = pending && params.restart;
         outcome.restart_required = pending && !params.restart && !live_method;
-        outcome.live_pending = to_swap.iter().filter_map(|p| p.port.clone()).collect();
+        outcome.live_pending = to_swap
+            .iter()
+            .filter_map(|p| p.ovs_port().map(str::to_owned))
+            .collect();
         result.changed = outcome.definition_changed || outcome.restarted || !to_swap.is_empty();
         report(&mut result, name, &snapshot.info, &planned, &outcome, true);
         return Ok(result);
@@ -339,7 +342,7 @@ fn swap_live(
                 format!(
                     "domain {}: live swap of port {}: {why}",
                     live.name,
-                    p.port.as_deref().unwrap_or("?")
+                    p.ovs_port().unwrap_or("?")
                 )
             })?;
         done.push(swapped);

@@ -151,7 +151,7 @@ pub(crate) fn swap(
 ) -> Result<Swapped, String> {
     let name = live.name.as_str();
     let mac = planned.mac.as_deref().unwrap_or_default();
-    let port = planned.port.as_deref().unwrap_or_default();
+    let port = planned.ovs_port().unwrap_or_default();
     let new_xml = replacement(live, definition, planned)?;
     let old_xml = live
         .find_mac(mac)
@@ -257,7 +257,7 @@ fn put_back(
     why: &str,
     settings: &Settings,
 ) -> String {
-    let port = planned.port.as_deref().unwrap_or_default();
+    let port = planned.ovs_port().unwrap_or_default();
     let mac = planned.mac.as_deref().unwrap_or_default();
     let mut message = vec![format!("{why}. ")];
     match ports.switch(port, &planned.before, ctx) {

@@ -61,7 +61,7 @@ impl PortSwitch {
 
     /// Whether the port of `planned` exists and can take its new type (a check-mode run).
     pub fn check(&self, planned: &Planned, ctx: &Ctx) -> Result<(), String> {
-        let port = planned.port.as_deref().unwrap_or_default();
+        let port = planned.ovs_port().unwrap_or_default();
         self.run(port, &planned.after, ctx, true)
     }
 

@@ -172,7 +172,7 @@ pub(crate) fn blockers(
             Ok(facts) => why.extend(facts.blockers(mac)),
             Err(e) => why.push(format!("domain {name}'s XML does not parse: {e}")),
         }
-        if p.port.is_none() {
+        if p.ovs_port().is_none() {
             why.push(format!(
                 "the interface with mac {mac} names no Open vSwitch port (<target dev> or socket \
                  file name)"
