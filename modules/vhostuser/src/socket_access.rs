@@ -105,11 +105,20 @@ pub fn can_connect(opener: &Process, dir: &Owned, socket: &Owned) -> Result<(), 
     Ok(())
 }
 
-/// A group `opener` holds that would let it connect to `socket` through the group bits: its
-/// own group first.
+/// The socket as it must become for `opener` to connect when it cannot now: `opener`'s own
+/// group, with group read and write. `None` when it can already connect, or when no group
+/// change would let it (the directory is what stops it).
 #[must_use]
-pub fn fixing_group(opener: &Process) -> u32 {
-    opener.gid
+pub fn regrouped(opener: &Process, dir: &Owned, socket: &Owned) -> Option<Owned> {
+    if can_connect(opener, dir, socket).is_ok() {
+        return None;
+    }
+    let fixed = Owned {
+        gid: opener.gid,
+        mode: (socket.mode | 0o060) & 0o777,
+        ..*socket
+    };
+    can_connect(opener, dir, &fixed).is_ok().then_some(fixed)
 }
 
 #[cfg(test)]
@@ -170,11 +179,19 @@ mod tests {
         let root_ovs = process("ovs-vswitchd", 0, QEMU, &[]);
         assert_eq!(can_connect(&root_ovs, &dir, &socket), Ok(()));
         // The group OvS holds fixes it.
-        let fixed = Owned {
-            gid: fixing_group(&ovs),
+        let fixed = regrouped(&ovs, &dir, &socket).unwrap();
+        assert_eq!((fixed.uid, fixed.gid, fixed.mode), (0, HUGETLBFS, 0o775));
+        assert_eq!(can_connect(&ovs, &dir, &fixed), Ok(()));
+        assert_eq!(regrouped(&ovs, &dir, &fixed), None, "nothing left to fix");
+        // A socket without group write gets it.
+        let narrow = Owned {
+            mode: 0o755,
             ..socket
         };
-        assert_eq!(can_connect(&ovs, &dir, &fixed), Ok(()));
+        assert_eq!(regrouped(&ovs, &dir, &narrow).unwrap().mode, 0o775);
+        // A directory OvS cannot enter is not fixed by a group on the socket.
+        let closed = Owned { mode: 0o700, ..dir };
+        assert_eq!(regrouped(&ovs, &closed, &socket), None);
     }
 
     #[test]

@@ -307,16 +307,12 @@ fn unfreeze(
     match owned(path) {
         None => parts.push(format!("; its socket {} does not exist", swapped.path)),
         Some(socket) => {
-            let dir = owned(crate::preflight::parent(&swapped.path));
-            let blocked =
-                dir.is_some_and(|d| socket_access::can_connect(&peers.ovs, &d, &socket).is_err());
-            if blocked {
-                let group = socket_access::fixing_group(&peers.ovs);
+            let fix = owned(crate::preflight::parent(&swapped.path))
+                .and_then(|dir| socket_access::regrouped(&peers.ovs, &dir, &socket));
+            if let Some(fix) = fix {
+                let group = fix.gid;
                 let fixed = nix_chgrp(path, group).and_then(|()| {
-                    std::fs::set_permissions(
-                        path,
-                        std::fs::Permissions::from_mode((socket.mode | 0o060) & 0o777),
-                    )
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(fix.mode))
                 });
                 match fixed {
                     Ok(()) => parts.push(format!(
