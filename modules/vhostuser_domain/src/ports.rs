@@ -37,7 +37,7 @@ impl PortSwitch {
         };
         Ok(vhostuser_port::Params {
             name: port.to_owned(),
-            kind: mode.ovs_type().to_owned(),
+            kind: mode.ovs_type(),
             socket_dir: "/var/lib/vhost_sockets".to_owned(),
             server_path,
             bridge: None,

@@ -7,6 +7,7 @@
 
 use crate::audit::facts::{DomainFacts, Expected, Facts, LiveSwap};
 use crate::identity::group_name;
+use crate::libvirt::SourceMode;
 use crate::procfs::Process;
 use crate::socket_access::{self, Owned};
 
@@ -19,7 +20,7 @@ pub fn assess(facts: &Facts, expected: &Expected, domain: &DomainFacts) -> Optio
     let legacy: Vec<&str> = domain
         .interfaces
         .iter()
-        .filter(|i| i.mode.as_deref() == Some("client"))
+        .filter(|i| i.mode == Some(SourceMode::Client))
         .filter_map(|i| i.mac.as_deref())
         .collect();
     if legacy.is_empty() {
@@ -148,7 +149,7 @@ mod tests {
         let (mut facts, expected) = fixture::healthy();
         facts.socket_dir.mode = Some(0o2775);
         let mut domain = fixture::domain("instance-00000001", "vhu1");
-        domain.interfaces[0].mode = Some("client".into());
+        domain.interfaces[0].mode = Some(SourceMode::Client);
         domain.hotplug = Some(HotplugFacts::parse(XML).unwrap());
         (facts, expected, domain)
     }
@@ -164,7 +165,7 @@ mod tests {
             })
         );
         let mut moved = domain.clone();
-        moved.interfaces[0].mode = Some("server".into());
+        moved.interfaces[0].mode = Some(SourceMode::Server);
         assert_eq!(assess(&facts, &expected, &moved), None, "nothing to move");
     }
 

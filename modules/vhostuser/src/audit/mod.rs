@@ -3,10 +3,12 @@
 
 pub mod checks;
 pub mod collect;
+pub mod domains;
 pub mod facts;
 pub mod finding;
 pub mod live_swap;
 pub mod pairing;
+pub mod severity;
 pub mod verdict;
 
 pub use facts::Facts;
