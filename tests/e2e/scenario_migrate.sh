@@ -2,7 +2,8 @@
 # migrate: check mode changes nothing; a canary VM first; a VM that will not shut down stops the
 # host with every VM's state said and every other VM connected; then the whole fleet, the
 # OpenStack instance untouched, and the pending Open vSwitch restart where no legacy VM is left.
-quick=(-e vhostuser_shutdown_timeout=4)
+# The restart method throughout (tests/e2e/live proves the live one).
+quick=(-e vhostuser_shutdown_timeout=4 -e vhostuser_migrate_method=restart)
 NOVA_PORT=$(on e2e-a ovs-vsctl --bare --columns=name find Interface external_ids:vm-uuid="$NOVA_UUID")
 check "migrate --check runs" play migrate-check nfv.vhostuser.migrate --check "${quick[@]}"
 check "migrate --check says what would change" test "$(recap migrate-check changed)" -gt 0

@@ -12,6 +12,7 @@ pub mod qemu_conf;
 pub mod qemu_procs;
 pub mod roots;
 pub mod selinux;
+pub mod socket_access;
 pub mod sysconfig;
 pub mod text;
 pub mod unix_sockets;

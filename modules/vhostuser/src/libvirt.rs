@@ -34,6 +34,7 @@
 mod dir;
 mod domain;
 mod error;
+pub mod hotplug;
 mod manage;
 mod process;
 mod script;
@@ -49,6 +50,8 @@ pub use domain::{
 pub use error::{DomainError, Error};
 pub use manage::{DomainInfo, ManageError, Snapshot};
 pub use script::quote;
-pub use source_edit::{Definition, EditError, InterfaceXml, SourceChange, redact_passwords};
+pub use source_edit::{
+    Definition, EditError, InterfaceXml, SourceChange, redact_passwords, without_alias,
+};
 pub use virsh::{DomainRead, DomainState, Listed, Virsh};
 pub use xml::{XmlError, parse_domain};

@@ -55,6 +55,26 @@ pub fn parse_status(pid: u32, status: &str) -> Option<Process> {
     })
 }
 
+/// The process's umask (`Umask:` of `/proc/<pid>/status`, Linux 4.7 and later).
+#[must_use]
+pub fn umask(proc_root: &Path, pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(proc_root.join(pid.to_string()).join("status")).ok()?;
+    status.lines().find_map(|l| {
+        let value = l.strip_prefix("Umask:")?.trim();
+        u32::from_str_radix(value, 8).ok()
+    })
+}
+
+/// When the process started, in clock ticks after boot (field 22 of `/proc/<pid>/stat`): with
+/// the pid, it tells one process from a later one that reuses the pid.
+#[must_use]
+pub fn start_time(proc_root: &Path, pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat")).ok()?;
+    // The command name may hold spaces and parentheses: the fields start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
 impl Process {
     /// Whether the process holds `gid`, as its group or a supplementary one.
     #[must_use]
@@ -70,6 +90,17 @@ mod tests {
 
     const STATUS: &str = "Name:\tovs-vswitchd\nUmask:\t0002\nState:\tS (sleeping)\nTgid:\t812\n\
         Uid:\t993\t993\t993\t993\nGid:\t42477\t42477\t42477\t42477\nFDSize:\t128\nGroups:\t42477 107 \n";
+
+    #[test]
+    fn this_process_has_a_umask_and_a_stable_start_time() {
+        let proc_root = Path::new("/proc");
+        let pid = std::process::id();
+        let mask = umask(proc_root, pid).unwrap();
+        assert!(mask <= 0o777, "{mask:o}");
+        let started = start_time(proc_root, pid).unwrap();
+        assert_eq!(start_time(proc_root, pid), Some(started));
+        assert_eq!(start_time(proc_root, u32::MAX), None);
+    }
 
     #[test]
     fn status_gives_real_ids_and_groups() {

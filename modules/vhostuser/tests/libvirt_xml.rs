@@ -79,8 +79,12 @@ fn nova_dumpxml() {
                 name: Some("not-the-domain-name".into()),
                 project: None,
             }),
+            // Compared on its own below.
+            hotplug: domain.hotplug.clone(),
         }
     );
+    let hotplug = domain.hotplug.as_ref().unwrap();
+    assert_eq!(hotplug.interfaces.len(), 2, "{hotplug:?}");
     let types: Vec<_> = domain
         .vhostuser_interfaces
         .iter()

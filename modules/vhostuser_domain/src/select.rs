@@ -57,6 +57,16 @@ impl Source {
 }
 
 impl Planned {
+    /// The Open vSwitch interface a live swap switches: a `dpdkvhostuser` socket is named after
+    /// its interface, so a client-mode interface's current socket names it; else [`Planned::port`].
+    pub fn ovs_port(&self) -> Option<&str> {
+        let from_socket = (self.before.mode.as_deref() == Some("client"))
+            .then(|| self.before.path.as_deref()?.rsplit('/').next())
+            .flatten()
+            .filter(|name| !name.is_empty());
+        from_socket.or(self.port.as_deref())
+    }
+
     pub fn changes(&self) -> bool {
         self.before != self.after
     }
@@ -365,6 +375,15 @@ mod tests {
             ]
         );
         assert!(planned.iter().all(Planned::changes));
+        assert_eq!(planned[1].ovs_port(), Some("vhu2"));
+        let mut renamed = planned[0].clone();
+        renamed.target = Some("tap0".into());
+        renamed.port = Some("tap0".into());
+        assert_eq!(
+            renamed.ovs_port(),
+            Some("vhu1"),
+            "the legacy socket names the Open vSwitch interface"
+        );
         assert_eq!(planned[0].after.ovs_type(), Some("dpdkvhostuserclient"));
         assert_eq!(planned[0].before.ovs_type(), Some("dpdkvhostuser"));
     }

@@ -10,7 +10,7 @@ use vhostuser::Roots;
 use vhostuser::audit::checks;
 use vhostuser::audit::collect::{self, Sources};
 use vhostuser::audit::domains::LibvirtSource;
-use vhostuser::audit::{Finding, Severity, pairing, verdict};
+use vhostuser::audit::{Finding, Severity, live_swap, pairing, verdict};
 
 use crate::wanted::Wanted;
 
@@ -107,7 +107,16 @@ pub fn ensure_in(params: &Params, _ctx: &mut Ctx, roots: &Roots) -> Result<Modul
             },
         },
     };
-    let facts = collect::collect(&sources, &expected);
+    let mut facts = collect::collect(&sources, &expected);
+    let live: Vec<_> = facts
+        .domains
+        .iter()
+        .flatten()
+        .map(|d| live_swap::assess(&facts, &expected, d))
+        .collect();
+    for (domain, verdict) in facts.domains.iter_mut().flatten().zip(live) {
+        domain.live_swap = verdict;
+    }
     let pairs = pairing::pair(&facts, &expected.ovs_rundir);
     let findings: Vec<Finding> = checks::run(&facts, &expected, &pairs)
         .into_iter()

@@ -3,8 +3,11 @@
 # Sourced by tests/sandbox/node.
 # shellcheck shell=bash
 
-# Bump when the initramfs recipe changes, so cached guests are rebuilt.
-GUEST_RECIPE=1
+# Bump when the initramfs recipe changes, so cached guests are rebuilt. Each recipe has a cache
+# directory of its own, so branches with different recipes never rebuild each other's guest.
+# 2: a once-a-second heartbeat with the guest's uptime, and links brought up again after a
+# NIC is hot-plugged (what a guest's network configuration does).
+GUEST_RECIPE=2
 
 # Loaded in this order: each needs the ones before it. Missing ones are built in or do not
 # exist in that kernel (virtio_pci_*_dev are 5.15+).
@@ -19,7 +22,7 @@ guest_cache() {
     if [ -n "${NFV_GUEST_CACHE:-}" ]; then
         echo "$NFV_GUEST_CACHE"
     elif [ -n "${HOME:-}" ]; then
-        echo "${XDG_CACHE_HOME:-$HOME/.cache}/nfv-vhostuser/guest"
+        echo "${XDG_CACHE_HOME:-$HOME/.cache}/nfv-vhostuser/guest-r$GUEST_RECIPE"
     else
         echo "${DIR%/*}/nfv-guest"
     fi
@@ -57,7 +60,16 @@ for i in /sys/class/net/*; do
     ifs="$ifs ${i##*/}"
 done
 echo "GUEST-READY:$ifs" >/dev/ttyS0
-while true; do sleep 3600; done
+# The heartbeat proves the guest ran on (its uptime never resets) through a live NIC swap; a
+# NIC plugged in later is brought up as a guest's network configuration would.
+while true; do
+    for i in /sys/class/net/eth*; do
+        [ -e "$i" ] && ip link set "${i##*/}" up
+    done
+    read -r up _ </proc/uptime
+    echo "GUEST-UPTIME: $up" >/dev/ttyS0
+    sleep 1
+done
 EOF
 }
 

@@ -34,6 +34,8 @@ fn facts(domain: &Domain, running: bool) -> DomainFacts {
             })
             .collect(),
         nova: domain.nova.clone(),
+        hotplug: domain.hotplug.clone(),
+        live_swap: None,
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::OvsType;
+use crate::libvirt::hotplug::HotplugFacts;
 use crate::libvirt::{NovaInstance, SourceMode};
 use crate::nofollow::Kind;
 use crate::procfs::Process;
@@ -114,6 +115,20 @@ pub struct DomainFacts {
     pub interfaces: Vec<DomainInterface>,
     /// nova's metadata: the domain is a nova instance, which only nova may change.
     pub nova: Option<NovaInstance>,
+    /// What its XML says about PCI hot-plug (the running XML when it runs).
+    #[serde(skip)]
+    pub hotplug: Option<HotplugFacts>,
+    /// Whether its legacy interfaces can be swapped live, and why not (see `live_swap`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_swap: Option<LiveSwap>,
+}
+
+/// Whether a running domain's legacy vhost-user interfaces can be moved without a restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LiveSwap {
+    pub possible: bool,
+    /// Why not, one sentence each; empty when possible.
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

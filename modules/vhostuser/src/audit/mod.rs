@@ -6,6 +6,7 @@ pub mod collect;
 pub mod domains;
 pub mod facts;
 pub mod finding;
+pub mod live_swap;
 pub mod pairing;
 pub mod severity;
 pub mod verdict;

@@ -19,6 +19,9 @@ pub struct Domain {
     pub memory: Memory,
     /// [`Memory::is_shared`], computed once so that it appears in the JSON.
     pub shared_memory: bool,
+    /// What the XML says about PCI hot-plug, for the live swap.
+    #[serde(skip)]
+    pub hotplug: Option<super::hotplug::HotplugFacts>,
     /// nova's `<metadata>` when the domain is a nova instance.
     pub nova: Option<NovaInstance>,
 }

@@ -203,6 +203,46 @@ impl Virsh {
         }
     }
 
+    /// `virsh version`: the libvirt library's version (`Using library: libvirt 9.0.0`) and the
+    /// running hypervisor's (`Running hypervisor: QEMU 10.0.2`), when virsh prints them.
+    pub fn versions(&self) -> Result<(Option<String>, Option<String>), ManageError> {
+        let text = self.one("version")?;
+        let after = |prefix: &str| {
+            text.lines().find_map(|line| {
+                let rest = line.trim().strip_prefix(prefix)?;
+                rest.split_whitespace().last().map(str::to_owned)
+            })
+        };
+        Ok((after("Using library:"), after("Running hypervisor:")))
+    }
+
+    /// `virsh dumpxml`: the running domain as QEMU runs it now.
+    pub fn live_xml(&self, name: &str) -> Result<String, ManageError> {
+        self.one(&format!("dumpxml -- {}", quote(name)))
+    }
+
+    /// `virsh attach-device` or `detach-device` (`verb`) of the device `xml` (through stdin) on
+    /// the running domain only, bounded by `timeout`: a virsh still waiting then is killed and
+    /// the error is [`Error::Timeout`] (libvirt may still finish the job).
+    pub fn live_device(
+        &self,
+        verb: &str,
+        name: &str,
+        xml: &str,
+        timeout: Duration,
+    ) -> Result<(), ManageError> {
+        let command = format!("{verb} --live -- {} /dev/stdin", quote(name));
+        match self.run_with_input(
+            &command,
+            Some(xml.as_bytes().to_vec()),
+            Instant::now() + timeout,
+        ) {
+            Ok(_) => Ok(()),
+            Err(Error::Failed { stderr, .. }) => Err(ManageError::Command { command, stderr }),
+            Err(e) => Err(ManageError::Virsh(e)),
+        }
+    }
+
     /// One command in its own process; its stdout, or its error.
     fn one(&self, command: &str) -> Result<String, ManageError> {
         match self.run_with_input(command, None, Instant::now() + self.timeout) {

@@ -35,6 +35,8 @@ pub struct InterfaceXml {
     /// `<source>` holds a `<reconnect>`.
     pub reconnect: bool,
     spans: Option<SourceSpans>,
+    /// The whole `<interface>` element.
+    element: Option<Range<usize>>,
 }
 
 impl InterfaceXml {
@@ -122,6 +124,23 @@ impl Definition {
         })
     }
 
+    /// The text of interface `index`'s whole `<interface>` element, as libvirt printed it.
+    #[must_use]
+    pub fn interface_text(&self, index: usize) -> Option<&str> {
+        let range = self.interfaces.get(index)?.element.clone()?;
+        self.xml.get(range)
+    }
+
+    /// The index of the interface with `mac` (any case).
+    #[must_use]
+    pub fn find_mac(&self, mac: &str) -> Option<usize> {
+        self.interfaces.iter().position(|i| {
+            i.mac
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case(mac))
+        })
+    }
+
     /// The text with `changes` made. Changes that set what is already there change nothing, so
     /// the result equals [`Definition::xml`] when there is nothing to do.
     pub fn with_sources(&self, changes: &[SourceChange]) -> Result<String, EditError> {
@@ -196,6 +215,25 @@ fn close_tag_start(xml: &str, spans: &SourceSpans) -> usize {
         .unwrap_or(spans.element.end)
 }
 
+/// A device element without its `<alias name='netN'/>` lines: libvirt names the devices it
+/// attaches itself and accepts only user aliases (`ua-...`) in an attach.
+#[must_use]
+pub fn without_alias(element: &str) -> String {
+    let mut out = String::with_capacity(element.len());
+    let mut rest = element;
+    while let Some(at) = rest.find("<alias ") {
+        let Some(len) = rest[at..].find("/>") else {
+            break;
+        };
+        let kept = rest[..at].trim_end_matches([' ', '\t']);
+        let kept = kept.strip_suffix('\n').unwrap_or(kept);
+        out.push_str(kept);
+        rest = &rest[at + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A copy of `xml` with the value of every `passwd` attribute (graphics and console
 /// passwords, which `--security-info` reveals) replaced by `********`, for diffs and logs.
 #[must_use]
@@ -253,6 +291,7 @@ fn locate(xml: &str) -> Result<Vec<InterfaceXml>, XmlError> {
                     (["devices"], "interface") => {
                         current = Some(InterfaceXml {
                             kind: attr(e, "type").map_err(at)?,
+                            element: Some(start..end),
                             ..InterfaceXml::default()
                         });
                         if empty {
@@ -294,7 +333,14 @@ fn locate(xml: &str) -> Result<Vec<InterfaceXml>, XmlError> {
                 let name = path.pop().unwrap_or_default();
                 let within = within_domain(&path);
                 match (within.as_slice(), name.as_str()) {
-                    (["devices"], "interface") => interfaces.extend(current.take()),
+                    (["devices"], "interface") => {
+                        if let Some(interface) = current.as_mut() {
+                            if let Some(element) = interface.element.as_mut() {
+                                element.end = end;
+                            }
+                        }
+                        interfaces.extend(current.take());
+                    }
                     (["devices", "interface"], "source") => {
                         if let (Some(interface), Some((from, start_tag))) =
                             (current.as_mut(), source.take())
@@ -457,6 +503,25 @@ mod tests {
         <source type='unix' path='/run/openvswitch/a&amp;b' mode='client'/>\n      \
         <model type='virtio'/>\n    </interface>\n    \
         <graphics type='vnc' port='-1' passwd='s3cret'/>\n  </devices>\n</domain>\n";
+
+    #[test]
+    fn an_interface_element_is_found_by_mac_and_cut_out_whole() {
+        let definition = Definition::parse(XML).unwrap();
+        let index = definition.find_mac("52:54:00:00:00:02").unwrap();
+        assert_eq!(index, 2);
+        assert_eq!(definition.find_mac("52:54:00:00:00:0A"), None);
+        let text = definition.interface_text(index).unwrap();
+        assert!(text.starts_with("<interface type='vhostuser'>"), "{text}");
+        assert!(text.ends_with("</interface>"), "{text}");
+        assert!(text.contains("a&amp;b"), "{text}");
+        let live = "<interface type='vhostuser'>\n  <mac address='52:54:00:00:00:01'/>\n  \
+            <alias name='net0'/>\n  <rom enabled='no'/>\n</interface>";
+        assert_eq!(
+            without_alias(live),
+            "<interface type='vhostuser'>\n  <mac address='52:54:00:00:00:01'/>\n  \
+             <rom enabled='no'/>\n</interface>"
+        );
+    }
 
     fn change(interface: usize, mode: Option<SourceMode>, path: Option<&str>) -> SourceChange {
         SourceChange {

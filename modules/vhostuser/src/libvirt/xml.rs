@@ -97,7 +97,11 @@ pub fn parse_domain(xml: &str) -> Result<Domain, XmlError> {
                 .text(&t.xml_content(XmlVersion::Implicit1_0))
                 .map_err(at)?,
             Event::GeneralRef(r) => parser.reference(&r).map_err(at)?,
-            Event::Eof => return parser.finish().map_err(at),
+            Event::Eof => {
+                let mut domain = parser.finish().map_err(at)?;
+                domain.hotplug = super::hotplug::HotplugFacts::parse(xml).ok();
+                return Ok(domain);
+            }
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
         }
     }
@@ -324,6 +328,7 @@ impl Parser {
             memory: self.memory,
             shared_memory,
             nova: self.nova,
+            hotplug: None,
         })
     }
 }
