@@ -110,6 +110,12 @@ fn keep(finding: &Finding, only: Option<&[String]>, skip: &[String]) -> bool {
         && !skip.iter().any(|id| id == finding.id)
 }
 
+/// Runs the module as Ansible calls it: arguments in, one JSON result out.
+#[must_use]
+pub fn run_module() -> std::process::ExitCode {
+    ansible_module::run(&SPEC, |params, ctx| ensure(&params, ctx))
+}
+
 /// The module: collect, pair, judge, report.
 pub fn ensure(params: &Params, _ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     let expected = expected(params)?;

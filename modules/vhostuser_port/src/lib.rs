@@ -103,6 +103,12 @@ fn db_failure(e: &ovsdb::Error) -> Failure {
     Failure::new(e.to_string())
 }
 
+/// Runs the module as Ansible calls it: arguments in, one JSON result out.
+#[must_use]
+pub fn run_module() -> std::process::ExitCode {
+    ansible_module::run(&SPEC, |params, ctx| ensure(&params, ctx))
+}
+
 /// The module: bring the interface to the wanted type and path, or remove it.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     name::check(&params.name)?;

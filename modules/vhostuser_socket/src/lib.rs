@@ -93,6 +93,12 @@ fn wanted(params: &Params, result: &mut ModuleResult) -> Result<Wanted, Failure>
     })
 }
 
+/// Runs the module as Ansible calls it: arguments in, one JSON result out.
+#[must_use]
+pub fn run_module() -> std::process::ExitCode {
+    ansible_module::run(&SPEC, |params, ctx| ensure(&params, ctx))
+}
+
 /// The module: bring the directory and its sockets to the wanted state.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     let path = Path::new(&params.path);
