@@ -4,7 +4,7 @@
 
 Ansible never pipelines a binary module: each task creates a temporary directory, copies the
 binary and an args file, chmods them, runs the module and removes the directory, each a round
-trip. The collection's modules are one multi-call binary (plugins/modules/<name> link to it), so
+trip. The collection's modules are one multi-call binary (plugins/modules/<name> are hard links of it), so
 this action keeps it on the host in a cache named by its SHA-256, in a directory the user running
 the module owns and alone can write, and each task is one command: check the hash, run the
 cached binary with the arguments on standard input. On a miss the binary is sent once, verified,

@@ -201,7 +201,7 @@ fn read_args(binary: &str, args: &[std::ffi::OsString]) -> Result<Map<String, Va
 
 /// The module a multi-call binary is asked to be: the last part of `_ansible_module_name` (the
 /// action as the task wrote it, `nfv.vhostuser.qemu_conf` or `qemu_conf`) when it is one of
-/// `known`, else the name the binary was called by (`plugins/modules/qemu_conf` is a link to
+/// `known`, else the name the binary was called by (`plugins/modules/qemu_conf` is a hard link of
 /// the one binary), else `None`.
 #[must_use]
 pub fn invoked_module(known: &[&'static str]) -> Option<&'static str> {

@@ -1,6 +1,6 @@
 //! The one binary the collection ships: every module shares the standard library, `serde_json`
 //! and the protocol code, so one file holds them all for less than two of them apart, and a host
-//! receives one file per collection version. `plugins/modules/<name>` are links to it; it runs
+//! receives one file per collection version. `plugins/modules/<name>` are hard links of it; it runs
 //! the module the task names (`_ansible_module_name`), else the one it is called by.
 
 use std::process::ExitCode;
