@@ -134,7 +134,7 @@ class CachedBinaryAction(NormalAction):
         return remote_paths
 
     def _remove_tmp_path(self, tmp_path, force=False):
-        if self._nfv_fast is None and tmp_path is not None:
+        if self._nfv_fast is None:
             return super()._remove_tmp_path(tmp_path, force)
         return None
 
@@ -185,10 +185,13 @@ class CachedBinaryAction(NormalAction):
 
     @staticmethod
     def _nfv_prelude(fast):
-        """Shell that sets d (the cache directory) and b (the binary) and checks d's owner and mode."""
+        """Shell that sets d (the cache directory) and b (the binary); owned checks that d and its parent
+        belong to the user and that no one else can write them (so neither can be swapped), verified
+        checks a file's owner and hash."""
         return (
             "umask 077; d=%(dir)s; b=\"$d/%(digest)s\"; "
-            "owned() { [ -d \"$d\" ] && [ -O \"$d\" ] && case $(ls -ldn \"$d\") in d????-??-*) true ;; *) false ;; esac; }; "
+            "mine() { [ -d \"$1\" ] && [ -O \"$1\" ] && case $(ls -ldn \"$1\") in d????-??-*) true ;; *) false ;; esac; }; "
+            "owned() { mine \"$d/..\" && mine \"$d\"; }; "
             "verified() { [ -O \"$1\" ] && [ \"$(sha256sum <\"$1\" 2>/dev/null)\" = '%(digest)s  -' ]; }; " % fast
         )
 
@@ -201,7 +204,7 @@ class CachedBinaryAction(NormalAction):
     def _nfv_install_command(self, fast, env, sent):
         quoted = shlex.quote(sent)
         return self._nfv_prelude(fast) + (
-            "{ [ -d \"$d\" ] || mkdir -p \"$d\"; } && owned || { echo %(unusable)s; echo \"$d is not a directory only $(id -un) can write\" >&2; exit 0; }; "
+            "{ [ -d \"$d\" ] || mkdir -p \"$d\"; } && owned || { echo %(unusable)s; echo \"$d or its parent is not a directory only $(id -un) can write\" >&2; exit 0; }; "
             "t=\"$b.$$\"; "
             "if cp %(sent)s \"$t\" && verified \"$t\" && chmod 0700 \"$t\" && mv -f \"$t\" \"$b\"; then "
             "find \"$d\" -maxdepth 1 -type f ! -name %(digest)s -mtime +%(days)d -exec rm -f {} + 2>/dev/null; "
