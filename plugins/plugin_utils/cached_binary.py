@@ -204,7 +204,8 @@ class CachedBinaryAction(NormalAction):
     def _nfv_install_command(self, fast, env, sent):
         quoted = shlex.quote(sent)
         return self._nfv_prelude(fast) + (
-            "{ [ -d \"$d\" ] || mkdir -p \"$d\"; } && owned || { echo %(unusable)s; echo \"$d or its parent is not a directory only $(id -un) can write\" >&2; exit 0; }; "
+            "{ [ -d \"$d\" ] || mkdir -p \"$d\"; } && owned || "
+            "{ echo %(unusable)s; echo \"$d or its parent is not a directory only $(id -un) can write\" >&2; exit 0; }; "
             "t=\"$b.$$\"; "
             "if cp %(sent)s \"$t\" && verified \"$t\" && chmod 0700 \"$t\" && mv -f \"$t\" \"$b\"; then "
             "find \"$d\" -maxdepth 1 -type f ! -name %(digest)s -mtime +%(days)d -exec rm -f {} + 2>/dev/null; "
