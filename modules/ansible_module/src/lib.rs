@@ -219,10 +219,15 @@ pub fn invoked_module(known: &[&'static str]) -> Option<&'static str> {
         .find_map(|name| known.iter().copied().find(|k| *k == name))
 }
 
-/// The answer of a multi-call binary asked to be a module it does not hold.
+/// The answer of a multi-call binary asked to be a module it does not hold, or whose arguments
+/// could not be read (that failure then, as the module would give it).
 #[must_use]
 pub fn unknown_module(known: &[&'static str]) -> ExitCode {
     let invocation = invocation();
+    if let Err(failure) = &invocation.args {
+        emit(failure);
+        return ExitCode::FAILURE;
+    }
     let asked = invocation
         .args
         .as_ref()
