@@ -54,6 +54,13 @@ def binary_digest(path):
     return digest.hexdigest()
 
 
+def is_elf(path):
+    """Whether the file at path is an ELF executable (a module file another collection or a
+    library/ directory put in its place may be a script)."""
+    with open(path, "rb") as handle:
+        return handle.read(4) == b"\x7fELF"
+
+
 class CachedBinaryAction(NormalAction):
     """The ``normal`` action, with the module run from the host's cache when it can be."""
 
@@ -94,6 +101,8 @@ class CachedBinaryAction(NormalAction):
             found = self._shared_loader_obj.module_loader.find_plugin(module_name or self._task.action, collection_list=self._task.collections)
             if found is None or not os.path.isfile(found):
                 reason = "the module's file was not found"
+            elif not is_elf(found):
+                reason = "%s is not the collection's binary" % found
         if reason is not None:
             display.vvv("nfv.vhostuser: plain binary-module path: %s" % reason)
             return None
@@ -102,7 +111,6 @@ class CachedBinaryAction(NormalAction):
             "binary": binary,
             "digest": binary_digest(binary),
             "dir": remote_tmp.rstrip("/") + "/nfv.vhostuser",
-            "env": None,
             "fall_back": None,
         }
 
