@@ -2,32 +2,13 @@
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-    Critical,
-}
-
-impl Severity {
-    #[must_use]
-    pub fn parse(text: &str) -> Option<Severity> {
-        match text {
-            "info" => Some(Severity::Info),
-            "warning" => Some(Severity::Warning),
-            "error" => Some(Severity::Error),
-            "critical" => Some(Severity::Critical),
-            _ => None,
-        }
-    }
-}
+use super::checks::catalogue::CheckId;
+pub use super::severity::Severity;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// The check's stable id.
-    pub id: &'static str,
+    pub id: CheckId,
     pub severity: Severity,
     /// What it is about: an interface, a domain, a path, a setting.
     pub subject: String,
@@ -39,7 +20,7 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(
-        id: &'static str,
+        id: CheckId,
         severity: Severity,
         subject: impl Into<String>,
         message: impl Into<String>,
