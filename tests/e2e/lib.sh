@@ -120,3 +120,50 @@ legacy() {
     port_type_is "$h" "$port" dpdkvhostuser && port_connected "$h" "$port" &&
         domain_source_is "$h" "$vm" "/var/run/openvswitch/$port" client
 }
+
+# --- the guests, reached through their vhost-user ports -------------------------------------
+# `connected` only says QEMU and Open vSwitch share the socket; these prove a guest passes
+# traffic through it. br-int's internal port (a tap in the host's network namespace) pings the
+# guest's IPv6 link-local address, which the guest kernel configures from its MAC (EUI-64) when
+# its NIC comes up, and Open vSwitch must have learned that MAC on the VM's own port.
+
+# fe80:: address of a MAC, as the guest derives it (RFC 4291 appendix A).
+mac_lladdr() {
+    local b
+    IFS=: read -ra b <<<"$1"
+    printf 'fe80::%x:%x:%x:%x\n' "$(((0x${b[0]} ^ 2) << 8 | 0x${b[1]}))" "$((0x${b[2]} << 8 | 0xff))" \
+        "$((0xfe << 8 | 0x${b[3]}))" "$((0x${b[4]} << 8 | 0x${b[5]}))"
+}
+
+# HOST VM: "MAC PORT" for each vhost-user interface of the running domain (the OvS port is the
+# socket's name, in either mode).
+vm_nics() { on "$1" virsh -q domiflist "$2" | awk '$2 == "vhostuser" {n = split($3, p, "/"); print $5, p[n]}'; }
+
+# HOST VM [SECONDS]: each NIC of VM answers ping from br-int within SECONDS (default 60: a guest
+# just started may still be bringing its link up), and Open vSwitch learned its MAC on its port.
+guest_reachable() {
+    local h=$1 vm=$2 seconds=${3:-60} mac port addr ofport fdb_port deadline nics
+    nics=$(vm_nics "$h" "$vm")
+    [ -n "$nics" ] || { echo "$vm has no vhost-user interface"; return 1; }
+    on "$h" ip link set br-int up
+    while read -r mac port; do
+        addr=$(mac_lladdr "$mac")
+        deadline=$((SECONDS + seconds))
+        until on "$h" ping -6 -q -n -c 1 -W 2 -I br-int "$addr" >/dev/null 2>&1; do
+            ((SECONDS < deadline)) || { echo "$vm ($mac, $addr on $port): no answer from br-int in $seconds s"; return 1; }
+            sleep 1
+        done
+        ofport=$(ovs_get "$h" "$port" ofport)
+        fdb_port=$(on "$h" ovs-appctl fdb/show br-int | awk -v m="$mac" '$3 == m {print $1}')
+        [ "$fdb_port" = "$ofport" ] ||
+            { echo "$vm ($mac): learned on OpenFlow port '$fdb_port', not on $port ($ofport)"; return 1; }
+    done <<<"$nics"
+}
+
+# HOST N: exactly N domains run and every one's guest is reachable through its ports.
+guests_reachable() {
+    local h=$1 n=$2 vms vm
+    vms=$(on "$h" virsh -q list --name | grep .) || vms=""
+    [ "$(grep -c . <<<"$vms")" = "$n" ] || { echo "running domains: $(tr '\n' ' ' <<<"$vms")(expected $n)"; return 1; }
+    for vm in $vms; do guest_reachable "$h" "$vm" || return 1; done
+}

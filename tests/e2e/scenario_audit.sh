@@ -3,6 +3,9 @@
 # fail_on as a CI gate that still leaves the report behind.
 report=$WORK/vhostuser-report
 
+check "e2e-a: before any change, each of its 3 guests answers through its port" guests_reachable e2e-a 3
+check "e2e-b: before any change, each of its 3 guests answers through its port" guests_reachable e2e-b 3
+
 check "audit runs on every host" play audit nfv.vhostuser.audit
 check "audit changes nothing on the hosts (only the report on the controller)" \
     test "$(grep -cE 'changed: \[e2e-[a-z]+\]' "$OUT/audit.log")" = 0
@@ -18,6 +21,12 @@ check "fleet.json holds every host's full result" \
 check "fleet.json names the OpenStack instance by its nova UUID" \
     jq -e --arg u "$NOVA_UUID" '.openstack_instances["e2e-a"].nova1.uuid == $u
         and .openstack_instances["e2e-b"] == {}' "$report/fleet.json"
+# shellcheck disable=SC2016
+check "vhostuser_info gives each domain its uuid, and nova's metadata for the OpenStack instance only" \
+    jq -e --arg u "$NOVA_UUID" '[.hosts[].domains[]] as $d | ($d | length) == 6
+        and ($d | map(select(.nova != null)) | map([.name, .uuid, .nova.name, .nova.project])
+            == [["nova1", $u, "nova1", "3f2e1d0c9b8a47f6a5e4d3c2b1a09f8e"]])
+        and ($d | all(.uuid | test("^[0-9a-f-]{36}$")))' "$report/fleet.json"
 
 dom=$OUT/report.dom.html
 shot=$OUT/report.png

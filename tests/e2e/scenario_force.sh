@@ -15,3 +15,7 @@ wait_client_connected() {
     return 1
 }
 check "e2e-a: the two migrated VMs reconnect by themselves" wait_client_connected
+for vm in e2e-a-vm1 e2e-a-vm2; do
+    check "e2e-a: $vm's guest answers through its port again" guest_reachable e2e-a "$vm"
+done
+check "e2e-a: nova1's guest no longer answers (the cut the play named is real)" fails guest_reachable e2e-a nova1 15

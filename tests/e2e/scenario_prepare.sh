@@ -44,6 +44,8 @@ for h in e2e-a e2e-b; do
 done
 check "e2e-a: its 3 dpdkvhostuser ports are still connected" legacy_connected e2e-a 3
 check "e2e-b: its 3 dpdkvhostuser ports are still connected" legacy_connected e2e-b 3
+check "e2e-a: each of its 3 guests still answers through its port" guests_reachable e2e-a 3
+check "e2e-b: each of its 3 guests still answers through its port" guests_reachable e2e-b 3
 check "e2e-b: no file is left on the old GID $OLD_GID" \
     test -z "$(on e2e-b find /var/lib/vhost_sockets /etc/openvswitch /var/log/openvswitch /var/lib/openvswitch /run/openvswitch /dev/hugepages -xdev -gid "$OLD_GID")"
 check "e2e-b: /dev/hugepages now belongs to GID 42477" test "$(on e2e-b stat -c %g /dev/hugepages)" = 42477

@@ -42,7 +42,10 @@ mod virsh;
 mod xml;
 
 pub use dir::{DomainFile, read_dir_xml, read_file};
-pub use domain::{Domain, Memory, NumaCell, Reconnect, SourceMode, VhostUserInterface};
+pub use domain::{
+    Domain, Memory, NOVA_NAMESPACE, NovaInstance, NumaCell, Reconnect, SourceMode,
+    VhostUserInterface,
+};
 pub use error::{DomainError, Error};
 pub use manage::{DomainInfo, ManageError, Snapshot};
 pub use script::quote;

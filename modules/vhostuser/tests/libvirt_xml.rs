@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use vhostuser::OvsType;
 use vhostuser::libvirt::{
-    Domain, DomainError, Error, Memory, NumaCell, Reconnect, SourceMode, VhostUserInterface,
-    XmlError, parse_domain, read_dir_xml, read_file,
+    Domain, DomainError, Error, Memory, NovaInstance, NumaCell, Reconnect, SourceMode,
+    VhostUserInterface, XmlError, parse_domain, read_dir_xml, read_file,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -75,6 +75,10 @@ fn nova_dumpxml() {
                 }],
             },
             shared_memory: true,
+            nova: Some(NovaInstance {
+                name: Some("not-the-domain-name".into()),
+                project: None,
+            }),
         }
     );
     let types: Vec<_> = domain
@@ -116,7 +120,8 @@ fn json_names_every_fact() {
                 "source_type": "memfd",
                 "numa_cells": []
             },
-            "shared_memory": true
+            "shared_memory": true,
+            "nova": null
         })
     );
 }
@@ -314,4 +319,49 @@ fn mode_mapping() {
         SourceMode::Client
     );
     assert_eq!(OvsType::parse("system"), None);
+}
+
+/// nova's metadata is found by its namespace, whatever prefix binds it; `<name>`-like elements
+/// in other namespaces or outside `<metadata>` are not nova's.
+#[test]
+fn nova_metadata_by_namespace() {
+    let with = |metadata: &str| {
+        parse_domain(&format!(
+            "<domain type='kvm'><name>vm</name><uuid> 9d1c </uuid><metadata>{metadata}</metadata></domain>"
+        ))
+        .unwrap()
+    };
+    let nova = with(
+        "<nova:instance xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'>\
+           <nova:name>web &amp; db</nova:name><nova:flavor name='not-this'/>\
+           <nova:owner><nova:user uuid='u1'>admin</nova:user><nova:project uuid='p1'>demo</nova:project></nova:owner>\
+         </nova:instance>",
+    );
+    assert_eq!(nova.uuid.as_deref(), Some("9d1c"));
+    assert_eq!(
+        nova.nova,
+        Some(NovaInstance {
+            name: Some("web & db".into()),
+            project: Some("p1".into()),
+        })
+    );
+    // Another prefix for the same namespace (nova 1.0 metadata).
+    let other_prefix = with(
+        "<os:instance xmlns:os='http://openstack.org/xmlns/libvirt/nova/1.0'><os:name>n</os:name></os:instance>",
+    );
+    assert_eq!(
+        other_prefix.nova,
+        Some(NovaInstance {
+            name: Some("n".into()),
+            project: None,
+        })
+    );
+    // The prefix nova, bound to someone else's namespace.
+    let foreign = with(
+        "<nova:instance xmlns:nova='http://example.com/nova'><nova:name>x</nova:name></nova:instance>",
+    );
+    assert_eq!(foreign.nova, None);
+    let plain = with("<app:tag xmlns:app='http://example.com/app'>x</app:tag>");
+    assert_eq!(plain.nova, None);
+    assert_eq!(with("").nova, None);
 }

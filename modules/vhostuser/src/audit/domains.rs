@@ -19,6 +19,7 @@ pub enum LibvirtSource {
 fn facts(domain: &Domain, running: bool) -> DomainFacts {
     DomainFacts {
         name: domain.name.clone(),
+        uuid: domain.uuid.clone(),
         running,
         shared_memory: domain.shared_memory,
         hugepages: domain.memory.hugepages,
@@ -32,6 +33,7 @@ fn facts(domain: &Domain, running: bool) -> DomainFacts {
                 target: i.target_dev.clone(),
             })
             .collect(),
+        nova: domain.nova.clone(),
     }
 }
 

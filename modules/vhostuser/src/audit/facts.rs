@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::OvsType;
-use crate::libvirt::SourceMode;
+use crate::libvirt::{NovaInstance, SourceMode};
 use crate::nofollow::Kind;
 use crate::procfs::Process;
 use crate::qemu_conf::Duplicate;
@@ -106,10 +106,14 @@ pub struct SocketFacts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DomainFacts {
     pub name: String,
+    /// libvirt's `<uuid>` (a nova instance's own UUID).
+    pub uuid: Option<String>,
     pub running: bool,
     pub shared_memory: bool,
     pub hugepages: bool,
     pub interfaces: Vec<DomainInterface>,
+    /// nova's metadata: the domain is a nova instance, which only nova may change.
+    pub nova: Option<NovaInstance>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -5,6 +5,10 @@ use serde::Serialize;
 
 use crate::OvsType;
 
+/// nova's libvirt driver writes its instance metadata in this namespace, followed by a version
+/// (`1.1`): a domain that carries it is a nova instance, which nova owns.
+pub const NOVA_NAMESPACE: &str = "http://openstack.org/xmlns/libvirt/nova/";
+
 /// One domain as its XML describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Domain {
@@ -15,6 +19,17 @@ pub struct Domain {
     pub memory: Memory,
     /// [`Memory::is_shared`], computed once so that it appears in the JSON.
     pub shared_memory: bool,
+    /// nova's `<metadata>` when the domain is a nova instance.
+    pub nova: Option<NovaInstance>,
+}
+
+/// What nova's metadata says about its instance (the instance's UUID is the domain's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NovaInstance {
+    /// `<nova:name>`: the name nova shows for the instance, not the domain's.
+    pub name: Option<String>,
+    /// `<nova:owner><nova:project uuid>`.
+    pub project: Option<String>,
 }
 
 /// QEMU's role on the vhost-user socket: libvirt's `<source mode>`.

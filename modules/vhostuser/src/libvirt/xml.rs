@@ -12,7 +12,10 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 use serde::Serialize;
 
-use super::domain::{Domain, Memory, NumaCell, Reconnect, SourceMode, VhostUserInterface};
+use super::domain::{
+    Domain, Memory, NOVA_NAMESPACE, NovaInstance, NumaCell, Reconnect, SourceMode,
+    VhostUserInterface,
+};
 
 /// Where and why a domain XML does not parse. `line` and `column` count from 1 (`column` in
 /// characters); `offset` is the byte offset in the text that was parsed.
@@ -105,6 +108,7 @@ pub fn parse_domain(xml: &str) -> Result<Domain, XmlError> {
 enum Field {
     Name,
     Uuid,
+    NovaName,
 }
 
 #[derive(Debug, Default)]
@@ -122,6 +126,9 @@ struct Parser {
     interface: Option<VhostUserInterface>,
     interfaces: Vec<VhostUserInterface>,
     memory: Memory,
+    /// The namespace prefix nova's `<metadata>` child declared (`nova` in `<nova:instance>`).
+    nova_prefix: Option<String>,
+    nova: Option<NovaInstance>,
 }
 
 impl Parser {
@@ -175,9 +182,39 @@ impl Parser {
                 id: number(e, "id")?,
                 mem_access: attr(e, "memAccess")?,
             }),
+            (["metadata"], _) => {
+                if let Some(prefix) = nova_prefix(e)? {
+                    self.nova_prefix = Some(prefix);
+                    self.nova = Some(NovaInstance::default());
+                }
+            }
+            (["metadata", instance], child)
+                if self.is_nova(instance, "instance") && self.is_nova(child, "name") =>
+            {
+                self.collecting = Some((Field::NovaName, String::new()));
+            }
+            (["metadata", instance, owner], child)
+                if self.is_nova(instance, "instance")
+                    && self.is_nova(owner, "owner")
+                    && self.is_nova(child, "project") =>
+            {
+                let project = attr(e, "uuid")?;
+                if let Some(nova) = self.nova.as_mut() {
+                    nova.project = project;
+                }
+            }
             _ => {}
         }
         Ok(())
+    }
+
+    /// `name` is `LOCAL` in nova's namespace, by the prefix its metadata element declared.
+    fn is_nova(&self, name: &str, local: &str) -> bool {
+        self.nova_prefix.as_deref().is_some_and(|prefix| {
+            name.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_prefix(':'))
+                == Some(local)
+        })
     }
 
     fn open_root(&mut self, name: &str) -> Result<(), String> {
@@ -213,12 +250,20 @@ impl Parser {
                         Field::Name => self.name = Some(text),
                         // A UUID has no meaningful blanks; pretty-printed XML may add some.
                         Field::Uuid => self.uuid = Some(text.trim().to_owned()),
+                        Field::NovaName => {}
                     }
                 }
             }
             (["devices"], "interface") => {
                 if let Some(interface) = self.interface.take() {
                     self.interfaces.push(interface);
+                }
+            }
+            (["metadata", _], child) if self.is_nova(child, "name") => {
+                if let Some((Field::NovaName, text)) = self.collecting.take()
+                    && let Some(nova) = self.nova.as_mut()
+                {
+                    nova.name = Some(text);
                 }
             }
             _ => {}
@@ -278,6 +323,7 @@ impl Parser {
             vhostuser_interfaces: self.interfaces,
             memory: self.memory,
             shared_memory,
+            nova: self.nova,
         })
     }
 }
@@ -307,6 +353,20 @@ fn read_interface_child(
         _ => {}
     }
     Ok(())
+}
+
+/// The prefix a `<metadata>` child binds to nova's namespace (`xmlns:nova='http://openstack.org/
+/// xmlns/libvirt/nova/1.1'` on `<nova:instance>`), if it does. libvirt keeps each metadata
+/// child with its own namespace declaration, so the element's own attributes say it.
+fn nova_prefix(e: &BytesStart) -> Result<Option<String>, String> {
+    let name = e.name().as_ref().to_owned();
+    let Some((prefix, _)) = name.split_once(':') else {
+        return Ok(None);
+    };
+    let declared = attr(e, &format!("xmlns:{prefix}"))?;
+    Ok(declared
+        .is_some_and(|uri| uri.starts_with(NOVA_NAMESPACE))
+        .then(|| prefix.to_owned()))
 }
 
 fn reconnect(e: &BytesStart) -> Result<Reconnect, String> {

@@ -89,6 +89,7 @@ pub fn domain(name: &str, port: &str) -> DomainFacts {
             mode: Some(SourceMode::Server),
             target: Some(port.into()),
         }],
+        ..DomainFacts::default()
     }
 }
 
