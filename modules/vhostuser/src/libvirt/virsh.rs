@@ -103,18 +103,19 @@ impl Virsh {
             });
         };
         // A state list that failed leaves its domains `Unknown`: the names are what matter.
-        let by_state: Vec<(DomainState, Vec<String>)> = STATES
-            .iter()
-            .zip(&sections[1..])
-            .filter_map(|((state, _), section)| Some((*state, names_of(section)?)))
-            .collect();
+        // By name, the first state list that names a domain wins (thousands of domains: a
+        // map, not a search of every list for every name).
+        let mut by_name: std::collections::HashMap<String, DomainState> =
+            std::collections::HashMap::new();
+        for ((state, _), section) in STATES.iter().zip(&sections[1..]) {
+            for name in names_of(section).into_iter().flatten() {
+                by_name.entry(name).or_insert(*state);
+            }
+        }
         Ok(names
             .into_iter()
             .map(|name| {
-                let state = by_state
-                    .iter()
-                    .find(|(_, names)| names.contains(&name))
-                    .map_or(DomainState::Unknown, |(state, _)| *state);
+                let state = by_name.get(&name).copied().unwrap_or(DomainState::Unknown);
                 Listed { name, state }
             })
             .collect())
