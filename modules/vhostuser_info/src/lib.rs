@@ -4,14 +4,15 @@
 //! fix, and whether the node is ready for `dpdkvhostuserclient`. It never changes anything.
 
 mod domains;
+mod shape;
 
 use ansible_module::{ArgSpec, Ctx, Failure, Kind, Lit, ModuleResult, Opt};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use vhostuser::audit::checks::{self, CATALOGUE};
 use vhostuser::audit::collect::{self, Sources};
 use vhostuser::audit::facts::Expected;
-use vhostuser::audit::{Finding, Severity, pairing, verdict};
+use vhostuser::audit::{Finding, FindingGroup, Severity, finding, pairing, verdict};
 
 const OPTIONS: &[Opt] = &[
     Opt::new("ovsdb", Kind::Str).default(Lit::Str("unix:/var/run/openvswitch/db.sock")),
@@ -41,6 +42,7 @@ const OPTIONS: &[Opt] = &[
     Opt::new("skip_checks", Kind::List).elements(Kind::Str),
     Opt::new("fail_on", Kind::Str).choices(&["info", "warning", "error", "critical"]),
     Opt::new("timeout", Kind::Int).default(Lit::Int(10)),
+    Opt::new("details", Kind::Bool).default(Lit::Bool(false)),
 ];
 
 /// The module's argument spec; `plugins/modules/vhostuser_info.yml` documents it.
@@ -67,6 +69,7 @@ pub struct Params {
     pub skip_checks: Option<Vec<String>>,
     pub fail_on: Option<String>,
     pub timeout: i64,
+    pub details: bool,
 }
 
 fn expected(params: &Params) -> Result<Expected, Failure> {
@@ -136,45 +139,29 @@ pub fn ensure(params: &Params, _ctx: &mut Ctx) -> Result<ModuleResult, Failure> 
         .collect();
     let verdict = verdict::verdict(&facts, &pairs, &findings);
 
+    let groups = finding::group(&findings);
+
     let mut result = ModuleResult::new(false);
-    result.msg = Some(summary(&verdict, &findings));
-    result
-        .set("verdict", &verdict)
-        .set("findings", &findings)
-        .set("pairs", &pairs)
-        .set("ovs", &facts.ovs)
-        .set("sockets", &facts.sockets)
-        .set("socket_dir", &facts.socket_dir)
-        .set("ovs_rundir", &facts.ovs_rundir)
-        .set("hugepages", &facts.hugepages)
-        .set("domains", &facts.domains)
-        .set(
-            "processes",
-            json!({"ovs": facts.daemons, "qemu": facts.qemus}),
-        )
-        .set("qemu_conf", &facts.qemu_conf)
-        .set("ovs_user_id", &facts.sysconfig)
-        .set("accounts", &facts.accounts)
-        .set(
-            "selinux",
-            if facts.selinux_enabled {
-                "enabled"
-            } else {
-                "not enabled"
-            },
-        )
-        .set("unavailable", &facts.unavailable);
+    result.msg = Some(summary(&verdict, &findings, &groups));
+    shape::fill(
+        &mut result,
+        &facts,
+        &verdict,
+        &groups,
+        &pairs,
+        params.details,
+    );
     if let Some(level) = params.fail_on.as_deref().and_then(Severity::parse) {
-        let failing: Vec<String> = findings
+        let count = findings.iter().filter(|f| f.severity >= level).count();
+        let failing: Vec<String> = groups
             .iter()
-            .filter(|f| f.severity >= level)
-            .map(|f| format!("{} ({})", f.id, f.subject))
+            .filter(|g| g.severity >= level)
+            .map(|g| format!("{} ({})", g.id, shape::short_list(&g.subjects)))
             .collect();
         if !failing.is_empty() {
             return Err(Failure::with_result(
                 format!(
-                    "{} finding(s) at or above {}: {}",
-                    failing.len(),
+                    "{count} finding(s) at or above {}: {}",
                     params.fail_on.as_deref().unwrap_or(""),
                     failing.join(", ")
                 ),
@@ -185,10 +172,10 @@ pub fn ensure(params: &Params, _ctx: &mut Ctx) -> Result<ModuleResult, Failure> 
     Ok(result)
 }
 
-fn summary(verdict: &verdict::Verdict, findings: &[Finding]) -> String {
+fn summary(verdict: &verdict::Verdict, findings: &[Finding], groups: &[FindingGroup]) -> String {
     let worst = findings.iter().map(|f| f.severity).max();
     format!(
-        "mode {}; {}; {} finding(s){}",
+        "mode {}; {}; {} finding(s) of {} kind(s){}",
         verdict.mode,
         if verdict.ready_for_client_mode {
             "ready for dpdkvhostuserclient"
@@ -196,6 +183,7 @@ fn summary(verdict: &verdict::Verdict, findings: &[Finding]) -> String {
             "not ready for dpdkvhostuserclient"
         },
         findings.len(),
+        groups.len(),
         worst.map_or_else(String::new, |w| format!(
             ", the worst {}",
             serde_json::to_value(w)

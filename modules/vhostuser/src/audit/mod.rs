@@ -9,4 +9,4 @@ pub mod pairing;
 pub mod verdict;
 
 pub use facts::Facts;
-pub use finding::{Finding, Severity};
+pub use finding::{Finding, FindingGroup, Severity};
