@@ -244,10 +244,16 @@ fn key_value_pairs(text: &str) -> Result<Map<String, Value>, String> {
 /// as written), then a leading `~` or `~user`.
 #[must_use]
 pub fn expand_path(path: &str) -> String {
-    expand_user(&expand_vars(path))
+    expand_path_in(path, &|name| std::env::var(name).ok())
 }
 
-fn expand_vars(text: &str) -> String {
+/// [`expand_path`] with the environment given as a lookup, so that tests never have to change
+/// the process's own environment (which other test threads read).
+fn expand_path_in(path: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
+    expand_user(&expand_vars(path, env), env)
+}
+
+fn expand_vars(text: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find('$') {
@@ -264,8 +270,8 @@ fn expand_vars(text: &str) -> String {
                 .unwrap_or(after.len());
             (&after[..end], end)
         };
-        match std::env::var(name) {
-            Ok(value) if !name.is_empty() => out.push_str(&value),
+        match env(name) {
+            Some(value) if !name.is_empty() => out.push_str(&value),
             _ => out.push_str(&rest[pos..=pos + len]),
         }
         rest = &rest[pos + 1 + len..];
@@ -274,14 +280,14 @@ fn expand_vars(text: &str) -> String {
     out
 }
 
-fn expand_user(path: &str) -> String {
+fn expand_user(path: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
     let Some(after) = path.strip_prefix('~') else {
         return path.to_owned();
     };
     let split = after.find('/').unwrap_or(after.len());
     let (user, tail) = after.split_at(split);
     let home = if user.is_empty() {
-        std::env::var("HOME").ok().or_else(|| {
+        env("HOME").or_else(|| {
             nix::unistd::User::from_uid(nix::unistd::getuid())
                 .ok()
                 .flatten()
@@ -424,17 +430,18 @@ mod tests {
 
     #[test]
     fn paths_expand_variables_then_home() {
-        // SAFETY: tests in this module are the only readers of these variables.
-        unsafe {
-            std::env::set_var("HOME", "/root");
-            std::env::set_var("NFV_TEST_FOO", "bar");
-        }
-        assert_eq!(expand_path("~/x/$HOME/y"), "/root/x//root/y");
+        let env = |name: &str| match name {
+            "HOME" => Some("/root".to_owned()),
+            "NFV_TEST_FOO" => Some("bar".to_owned()),
+            _ => None,
+        };
+        let expand = |path: &str| expand_path_in(path, &env);
+        assert_eq!(expand("~/x/$HOME/y"), "/root/x//root/y");
         assert_eq!(
-            expand_path("~/$NFV_TEST_FOO/${NFV_TEST_FOO}/$NFV_UNDEFINED_X/~root"),
+            expand("~/$NFV_TEST_FOO/${NFV_TEST_FOO}/$NFV_UNDEFINED_X/~root"),
             "/root/bar/bar/$NFV_UNDEFINED_X/~root"
         );
-        assert_eq!(expand_path("/etc/$"), "/etc/$");
-        assert_eq!(expand_path("~nosuchuser_nfv/x"), "~nosuchuser_nfv/x");
+        assert_eq!(expand("/etc/$"), "/etc/$");
+        assert_eq!(expand("~nosuchuser_nfv/x"), "~nosuchuser_nfv/x");
     }
 }

@@ -135,6 +135,14 @@ impl Failure {
     }
 }
 
+/// `?` on a library error (an OVSDB error, say) fails the module with the error's own text:
+/// the domain library writes its errors for the user, saying what to do.
+impl<E: std::error::Error> From<E> for Failure {
+    fn from(error: E) -> Failure {
+        Failure::new(error.to_string())
+    }
+}
+
 /// `result.context("could not read /etc/x")?` turns any error into a Failure whose message
 /// says what was being done, then why.
 pub trait Context<T> {

@@ -14,7 +14,7 @@ use serde_json::json;
 use vhostuser::identity::{self, Account, GroupInfo};
 use vhostuser::nofollow::{TreeChange, chown_tree};
 use vhostuser::procfs::processes_named;
-use vhostuser::sysconfig;
+use vhostuser::{Roots, SAMPLE_SIZE, sysconfig};
 
 const KEY: &str = "OVS_USER_ID";
 
@@ -61,8 +61,13 @@ fn accounts(params: &Params) -> Result<(Account, GroupInfo), Failure> {
 
 /// The daemons read `OVS_USER_ID` only when they start: a running one with other ids keeps
 /// them until it is restarted.
-fn running_daemons_warnings(user: &Account, group: &GroupInfo, value: &str) -> Vec<String> {
-    processes_named(Path::new("/proc"), &["ovs-vswitchd", "ovsdb-server"])
+fn running_daemons_warnings(
+    roots: &Roots,
+    user: &Account,
+    group: &GroupInfo,
+    value: &str,
+) -> Vec<String> {
+    processes_named(&roots.proc, &["ovs-vswitchd", "ovsdb-server"])
         .into_iter()
         .filter(|p| p.uid != user.uid || !p.has_group(group.gid))
         .map(|p| {
@@ -138,7 +143,7 @@ fn fix_ownership(
             )
         })?;
         total.count += change.count;
-        let room = 10usize.saturating_sub(total.sample.len());
+        let room = SAMPLE_SIZE.saturating_sub(total.sample.len());
         total.sample.extend(change.sample.into_iter().take(room));
         total.skipped.extend(change.skipped);
     }
@@ -146,7 +151,7 @@ fn fix_ownership(
         let shown: Vec<String> = total
             .skipped
             .iter()
-            .take(10)
+            .take(SAMPLE_SIZE)
             .map(ToString::to_string)
             .collect();
         result.warn(format!(
@@ -168,6 +173,11 @@ struct Found {
 
 /// The module: set `OVS_USER_ID`, and optionally re-own the directories.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
+    ensure_in(params, ctx, &Roots::host())
+}
+
+/// [`ensure`] with `/proc` at `roots`.
+pub fn ensure_in(params: &Params, ctx: &mut Ctx, roots: &Roots) -> Result<ModuleResult, Failure> {
     let (user, group) = accounts(params)?;
     let dirs = ownership_paths(params)?;
     let value = format!("{}:{}", user.name, group.name);
@@ -227,7 +237,7 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
              differently; check it by hand"
         ));
     }
-    for warning in running_daemons_warnings(&user, &group, &value) {
+    for warning in running_daemons_warnings(roots, &user, &group, &value) {
         result.warn(warning);
     }
     let set_msg = |ctx: &Ctx| {
@@ -264,4 +274,72 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
         .set("ownership_sample", &ownership.sample);
     result.msg = result.changed.then(|| set_msg(ctx));
     Ok(result)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod ensure_tests {
+    use std::collections::BTreeSet;
+    use std::path::PathBuf;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("ovs_user-ensure-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn params(conf: &Path) -> Params {
+        let raw = json!({"path": conf, "user": "root", "group": "root"});
+        let validated = ansible_module::validate(&SPEC, raw.as_object().unwrap().clone(), false)
+            .expect("valid options");
+        serde_json::from_value(Value::Object(validated.params)).unwrap()
+    }
+
+    /// A made-up `/proc` holding, or not, an ovs-vswitchd that runs as nobody.
+    fn roots(dir: &Path, daemon: bool) -> Roots {
+        let proc = dir.join(format!("proc-{daemon}"));
+        std::fs::create_dir_all(&proc).unwrap();
+        if daemon {
+            let pid = proc.join("4242");
+            std::fs::create_dir_all(&pid).unwrap();
+            std::fs::write(
+                pid.join("status"),
+                "Name:\tovs-vswitchd\nUid:\t65534\t65534\t65534\t65534\n\
+                 Gid:\t65534\t65534\t65534\t65534\nGroups:\t65534\n",
+            )
+            .unwrap();
+        }
+        Roots {
+            proc,
+            sys: dir.join("sys"),
+        }
+    }
+
+    #[test]
+    fn a_daemon_running_with_other_ids_is_found_where_proc_is_said_to_be() {
+        let dir = scratch("proc");
+        let conf = dir.join("openvswitch");
+        for daemon in [false, true] {
+            std::fs::write(&conf, "#OVS_USER_ID=\"openvswitch:openvswitch\"\n").unwrap();
+            let result = ensure_in(&params(&conf), &mut Ctx::default(), &roots(&dir, daemon))
+                .unwrap()
+                .to_json(false, false, &BTreeSet::new());
+            assert_eq!(result["changed"], json!(true), "{result}");
+            let warned = result["warnings"]
+                .as_array()
+                .is_some_and(|w| w.iter().any(|w| w.as_str().unwrap().contains("(pid 4242)")));
+            assert_eq!(warned, daemon, "{result}");
+            assert_eq!(
+                std::fs::read_to_string(&conf).unwrap(),
+                "OVS_USER_ID=\"root:root\"\n"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

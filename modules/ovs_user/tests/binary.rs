@@ -4,49 +4,26 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 const STOCK: &str = "# Open vSwitch\n#OVS_USER_ID=\"openvswitch:openvswitch\"\n";
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ovs_user-bin-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    test_support::scratch("ovs_user-bin", name)
 }
 
 /// Runs the module as root:root with `args`, killing it if it has not answered within 20 s.
 fn run(dir: &Path, args: &Value) -> (Value, i32) {
-    let mut all = json!({
-        "user": "root", "group": "root",
-        "_ansible_check_mode": false, "_ansible_diff": false, "_ansible_no_log": false,
-        "_ansible_module_name": "nfv.vhostuser.ovs_user",
-    });
-    all.as_object_mut()
-        .unwrap()
-        .extend(args.as_object().unwrap().clone());
-    let args_file = dir.join("args");
-    std::fs::write(&args_file, all.to_string()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ovs_user"))
-        .arg(&args_file)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("the module still ran after 20 s: {all}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().unwrap();
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
-    (json, out.status.code().unwrap())
+    let all = test_support::merged(
+        json!({
+            "user": "root", "group": "root",
+            "_ansible_check_mode": false, "_ansible_diff": false, "_ansible_no_log": false,
+            "_ansible_module_name": "nfv.vhostuser.ovs_user",
+        }),
+        args,
+    );
+    test_support::run_module(env!("CARGO_BIN_EXE_ovs_user"), &dir.join("args"), &all)
 }
 
 #[test]
@@ -164,4 +141,25 @@ fn concurrent_runs_leave_one_setting_and_no_temporary_file() {
         })
         .count();
     assert_eq!(temps, 0);
+}
+
+/// What the module really returns, and RETURN in its sidecar, agree both ways.
+#[test]
+fn the_keys_returned_are_the_keys_documented() {
+    let dir = scratch("returns");
+    let conf = dir.join("openvswitch");
+    std::fs::write(&conf, STOCK).unwrap();
+    let tree = dir.join("etc-openvswitch");
+    std::fs::create_dir(&tree).unwrap();
+    let args = json!({"path": conf, "paths": [tree], "fix_ownership": true, "backup": true});
+    let (changed, code) = run(&dir, &args);
+    assert_eq!(code, 0, "{changed}");
+    assert!(changed["backup_file"].is_string(), "{changed}");
+    let (unchanged, code) = run(&dir, &args);
+    assert_eq!(
+        (code, &unchanged["changed"]),
+        (0, &json!(false)),
+        "{unchanged}"
+    );
+    test_support::assert_return_documented("ovs_user", &[changed, unchanged]);
 }

@@ -10,8 +10,8 @@ use std::path::Path;
 use ansible_module::{
     ArgSpec, Ctx, Edit, Failure, FileEdit, Kind, Lit, Missing, ModuleResult, Opt, unparsable,
 };
-use serde::Deserialize;
 use serde_json::{Map, Value};
+use vhostuser::identity::LibvirtId;
 use vhostuser::qemu_conf::{self, Applied, Desired, Document};
 
 mod secrets;
@@ -35,23 +35,7 @@ pub const SPEC: ArgSpec = ArgSpec::new(OPTIONS).required_one_of(&[&["user", "gro
 /// A new qemu.conf may hold passwords (VNC, SPICE), so only root reads it, as packaged.
 const NEW_FILE_MODE: u32 = 0o600;
 
-#[derive(Debug, Deserialize)]
-pub struct Params {
-    pub path: String,
-    pub user: Option<String>,
-    pub group: Option<String>,
-    pub settings: Option<Map<String, Value>>,
-    pub state: State,
-    pub backup: bool,
-    pub create: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum State {
-    Present,
-    Absent,
-}
+pub use wanted::{Params, State};
 
 /// What to do when the file does not exist: nothing to comment out for `absent`, a new file
 /// with `create`, and otherwise the reason to stop.
@@ -74,8 +58,7 @@ fn check_identity(key: &str, value: &qemu_conf::Value, path: &str) -> Option<Str
     };
     // "+107" is a numeric id by libvirt's rule, and a bare "107" falls back to one when no
     // such name exists: neither needs a name.
-    let id = name.strip_prefix('+').unwrap_or(name);
-    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+    if LibvirtId::parse(name).number().is_some() {
         return None;
     }
     let known = match key {

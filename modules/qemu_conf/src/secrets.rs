@@ -6,7 +6,7 @@
 use serde_json::Value;
 use vhostuser::qemu_conf;
 
-use crate::Params;
+use crate::wanted::Params;
 
 /// The task's own secret values.
 pub(crate) fn wanted(params: &Params, no_log: bool) -> Vec<String> {

@@ -1,10 +1,28 @@
 //! What the task asks for, as a list of keys and their desired state.
 
 use ansible_module::Failure;
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{Map, Value};
 use vhostuser::qemu_conf::{self, Desired, Document};
 
-use crate::{Params, State};
+/// The options as Ansible sends them (after the spec's checks).
+#[derive(Debug, Deserialize)]
+pub struct Params {
+    pub path: String,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub settings: Option<Map<String, Value>>,
+    pub state: State,
+    pub backup: bool,
+    pub create: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Present,
+    Absent,
+}
 
 /// The keys to manage and what each should become, in the order given. `current` is the file
 /// as it is, which decides how a quoted number is written.

@@ -3,54 +3,30 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("qemu_conf-bin-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    test_support::scratch("qemu_conf-bin", name)
 }
 
 /// Runs the module with `args` (plus Ansible's usual internal keys) and returns its JSON and
 /// exit code.
 fn run(dir: &Path, args: &Value) -> (Value, i32) {
-    let mut all = json!({
-        "_ansible_check_mode": false, "_ansible_diff": false, "_ansible_no_log": false,
-        "_ansible_module_name": "nfv.vhostuser.qemu_conf", "_ansible_version": "2.21.5",
-        "_ansible_tmpdir": dir, "_ansible_a_key_from_the_future": [1, 2],
-    });
-    all.as_object_mut()
-        .unwrap()
-        .extend(args.as_object().unwrap().clone());
-    let args_file = dir.join("args");
-    std::fs::write(&args_file, all.to_string()).unwrap();
-    raw(&[args_file.as_os_str()])
+    let all = test_support::merged(
+        json!({
+            "_ansible_check_mode": false, "_ansible_diff": false, "_ansible_no_log": false,
+            "_ansible_module_name": "nfv.vhostuser.qemu_conf", "_ansible_version": "2.21.5",
+            "_ansible_tmpdir": dir, "_ansible_a_key_from_the_future": [1, 2],
+        }),
+        args,
+    );
+    test_support::run_module(env!("CARGO_BIN_EXE_qemu_conf"), &dir.join("args"), &all)
 }
 
-/// Runs the binary, killing it if it has not answered within 20 s: a module that hangs (on a
-/// FIFO, say) fails the test instead of hanging it.
+/// Runs the binary with `argv`, killed if it has not answered within 20 s.
 fn raw(argv: &[&std::ffi::OsStr]) -> (Value, i32) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qemu_conf"))
-        .args(argv)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("the module still ran after 20 s: {argv:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().unwrap();
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
-    (json, out.status.code().unwrap())
+    test_support::run_binary(env!("CARGO_BIN_EXE_qemu_conf"), argv)
 }
 
 #[test]
@@ -382,4 +358,23 @@ fn a_rewrite_keeps_the_acl_and_user_attributes() {
         xattr(&conf, "user.managed-by").as_deref(),
         Some(&b"puppet"[..])
     );
+}
+
+/// What the module really returns, and RETURN in its sidecar, agree both ways.
+#[test]
+fn the_keys_returned_are_the_keys_documented() {
+    let dir = scratch("returns");
+    let conf = dir.join("qemu.conf");
+    std::fs::write(&conf, "#group = \"qemu\"\n").unwrap();
+    let args = json!({"path": conf, "group": "root", "backup": true});
+    let (changed, code) = run(&dir, &args);
+    assert_eq!(code, 0, "{changed}");
+    assert!(changed["backup_file"].is_string(), "{changed}");
+    let (unchanged, code) = run(&dir, &args);
+    assert_eq!(
+        (code, &unchanged["changed"]),
+        (0, &json!(false)),
+        "{unchanged}"
+    );
+    test_support::assert_return_documented("qemu_conf", &[changed, unchanged]);
 }

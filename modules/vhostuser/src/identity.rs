@@ -88,6 +88,34 @@ fn numeric_id(spec: &str) -> Result<Option<u32>, Unresolved> {
     }
 }
 
+/// How libvirt reads a `user` or `group` in qemu.conf: `+N` is the numeric id N and never a
+/// name; anything else is a name (which libvirt, failing to find it, tries as a number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LibvirtId<'a> {
+    Numeric(u32),
+    Name(&'a str),
+}
+
+impl LibvirtId<'_> {
+    /// Reads `spec` as libvirt does.
+    #[must_use]
+    pub fn parse(spec: &str) -> LibvirtId<'_> {
+        spec.strip_prefix('+')
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse().ok())
+            .map_or(LibvirtId::Name(spec), LibvirtId::Numeric)
+    }
+
+    /// The id when it is numeric, by `+N` or as a bare number.
+    #[must_use]
+    pub fn number(self) -> Option<u32> {
+        match self {
+            LibvirtId::Numeric(id) => Some(id),
+            LibvirtId::Name(name) => name.parse().ok(),
+        }
+    }
+}
+
 /// A user given by name, or by number as Ansible's `file` module accepts it.
 pub fn resolve_user(spec: &str) -> Result<Account, Unresolved> {
     if let Some(account) = user(spec) {
@@ -146,6 +174,24 @@ pub fn missing_group(name: &str) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use super::LibvirtId;
+
+    #[test]
+    fn plus_n_is_a_number_for_libvirt_and_nothing_else_is() {
+        assert_eq!(LibvirtId::parse("+107"), LibvirtId::Numeric(107));
+        assert_eq!(LibvirtId::parse("+0"), LibvirtId::Numeric(0));
+        assert_eq!(LibvirtId::parse("107"), LibvirtId::Name("107"));
+        assert_eq!(LibvirtId::parse("qemu"), LibvirtId::Name("qemu"));
+        assert_eq!(LibvirtId::parse("+"), LibvirtId::Name("+"));
+        assert_eq!(LibvirtId::parse("+q"), LibvirtId::Name("+q"));
+        assert_eq!(
+            LibvirtId::parse("+99999999999"),
+            LibvirtId::Name("+99999999999")
+        );
+        assert_eq!(LibvirtId::parse("107").number(), Some(107));
+        assert_eq!(LibvirtId::parse("+42477").number(), Some(42477));
+        assert_eq!(LibvirtId::parse("hugetlbfs").number(), None);
+    }
     use super::*;
 
     #[test]

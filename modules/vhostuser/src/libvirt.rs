@@ -42,21 +42,10 @@ mod virsh;
 mod xml;
 
 pub use dir::{DomainFile, read_dir_xml, read_file};
-pub use domain::{
-    Domain, Memory, NumaCell, OVS_DPDKVHOSTUSER, OVS_DPDKVHOSTUSERCLIENT, Reconnect, SourceMode,
-    VhostUserInterface,
-};
+pub use domain::{Domain, Memory, NumaCell, Reconnect, SourceMode, VhostUserInterface};
 pub use error::{DomainError, Error};
 pub use manage::{DomainInfo, ManageError, Snapshot};
 pub use script::quote;
 pub use source_edit::{Definition, EditError, InterfaceXml, SourceChange, redact_passwords};
 pub use virsh::{DomainRead, DomainState, Listed, Virsh};
 pub use xml::{XmlError, parse_domain};
-
-/// The Open vSwitch interface type a vhost-user interface with libvirt `mode` pairs with:
-/// `server` (QEMU listens) ⇔ `dpdkvhostuserclient`, `client` (QEMU connects) ⇔ the legacy
-/// `dpdkvhostuser`. Same as [`SourceMode::ovs_type`].
-#[must_use]
-pub fn ovs_type_for_mode(mode: SourceMode) -> &'static str {
-    mode.ovs_type()
-}

@@ -2,7 +2,7 @@
 //! relative to a descriptor of that directory, so a path swapped underneath (a directory
 //! replaced by a link to `/etc`) cannot redirect a chown, chmod or unlink.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -13,7 +13,7 @@ use nix::fcntl::{AtFlags, OFlag, openat};
 use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat};
 use nix::unistd::{Gid, Uid, UnlinkatFlags, fchownat, unlinkat};
 
-const SELINUX_XATTR: &CStr = c"security.selinux";
+use crate::selinux::XATTR as SELINUX_XATTR;
 
 /// What a directory entry is, without following it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -36,6 +36,41 @@ impl Kind {
             SFlag::S_IFDIR => Kind::Directory,
             _ => Kind::Other,
         }
+    }
+
+    /// The same from `std::fs::symlink_metadata`'s file type.
+    #[must_use]
+    pub fn of_file_type(file_type: std::fs::FileType) -> Kind {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_symlink() {
+            Kind::Symlink
+        } else if file_type.is_dir() {
+            Kind::Directory
+        } else if file_type.is_file() {
+            Kind::File
+        } else if file_type.is_socket() {
+            Kind::Socket
+        } else {
+            Kind::Other
+        }
+    }
+
+    /// The lowercase word the JSON and the messages use.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Socket => "socket",
+            Kind::Symlink => "symlink",
+            Kind::File => "file",
+            Kind::Directory => "directory",
+            Kind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -439,7 +474,7 @@ impl fmt::Display for Skipped {
     }
 }
 
-const SAMPLE: usize = 10;
+const SAMPLE: usize = crate::SAMPLE_SIZE;
 /// Deeper than any OvS directory goes.
 const MAX_DEPTH: usize = 64;
 

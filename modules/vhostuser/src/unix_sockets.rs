@@ -328,28 +328,6 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// A listener bound in a network namespace of its own, made on a thread that then ends:
-    /// no process is left in that namespace, so no `/proc` table shows the socket, but it
-    /// accepts connections for as long as the returned descriptor is open.
-    fn listener_in_an_abandoned_netns(path: &Path) -> std::os::unix::net::UnixListener {
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    // SAFETY: a plain syscall on this thread's own namespaces.
-                    let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-                    assert_eq!(
-                        rc,
-                        0,
-                        "unshare: {} (run as root)",
-                        std::io::Error::last_os_error()
-                    );
-                    std::os::unix::net::UnixListener::bind(path).unwrap()
-                })
-                .join()
-                .unwrap()
-        })
-    }
-
     #[test]
     fn a_probe_tells_listening_stale_and_missing_apart() {
         let dir = scratch("probe");
@@ -381,7 +359,7 @@ mod tests {
     fn a_listener_in_a_namespace_no_process_is_in_is_in_use() {
         let dir = scratch("netns");
         let path = dir.join("vhu-hidden");
-        let listener = listener_in_an_abandoned_netns(&path);
+        let listener = test_support::listener_in_an_abandoned_netns(&path);
         let table = sockets_in_use(Path::new("/proc"), &[]);
         // The tables cannot show it...
         assert!(!table.may_be_listening(&path));

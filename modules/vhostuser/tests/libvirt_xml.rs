@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
+use vhostuser::OvsType;
 use vhostuser::libvirt::{
-    Domain, DomainError, Error, Memory, NumaCell, OVS_DPDKVHOSTUSER, OVS_DPDKVHOSTUSERCLIENT,
-    Reconnect, SourceMode, VhostUserInterface, XmlError, ovs_type_for_mode, parse_domain,
-    read_dir_xml, read_file,
+    Domain, DomainError, Error, Memory, NumaCell, Reconnect, SourceMode, VhostUserInterface,
+    XmlError, parse_domain, read_dir_xml, read_file,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -84,7 +84,10 @@ fn nova_dumpxml() {
         .collect();
     assert_eq!(
         types,
-        [Some(OVS_DPDKVHOSTUSERCLIENT), Some(OVS_DPDKVHOSTUSER)]
+        [
+            Some(OvsType::DpdkVhostUserClient),
+            Some(OvsType::DpdkVhostUser)
+        ]
     );
 }
 
@@ -297,15 +300,18 @@ fn a_missing_directory_fails_as_a_whole() {
 
 #[test]
 fn mode_mapping() {
-    assert_eq!(ovs_type_for_mode(SourceMode::Server), "dpdkvhostuserclient");
-    assert_eq!(ovs_type_for_mode(SourceMode::Client), "dpdkvhostuser");
     assert_eq!(
-        SourceMode::for_ovs_type("dpdkvhostuserclient"),
-        Some(SourceMode::Server)
+        SourceMode::Server.ovs_type().as_str(),
+        "dpdkvhostuserclient"
+    );
+    assert_eq!(SourceMode::Client.ovs_type().as_str(), "dpdkvhostuser");
+    assert_eq!(
+        SourceMode::for_ovs_type(OvsType::DpdkVhostUserClient),
+        SourceMode::Server
     );
     assert_eq!(
-        SourceMode::for_ovs_type("dpdkvhostuser"),
-        Some(SourceMode::Client)
+        SourceMode::for_ovs_type(OvsType::DpdkVhostUser),
+        SourceMode::Client
     );
-    assert_eq!(SourceMode::for_ovs_type("system"), None);
+    assert_eq!(OvsType::parse("system"), None);
 }

@@ -2,11 +2,9 @@
 //! second client plays ovs-vswitchd by copying `next_cfg` to `cur_cfg`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/ovsdb_server.rs"]
-mod ovsdb_server;
-
 use std::thread;
 use std::time::{Duration, Instant};
+use test_support::ovsdb_server;
 
 use ovsdb_server::{DB, OvsdbServer};
 use vhostuser::ovsdb::{self, Client, Error, Operation, Row};

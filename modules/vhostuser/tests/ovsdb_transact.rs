@@ -2,10 +2,8 @@
 //! as the server sends them, and how its errors read.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/ovsdb_server.rs"]
-mod ovsdb_server;
-
 use ovsdb_server::{DB, OvsdbServer};
+use test_support::ovsdb_server;
 use vhostuser::ovsdb::{
     Atom, Client, Condition, Datum, Error, Mutation, OpResult, Operation, Row, Uuid,
 };

@@ -2,14 +2,12 @@
 //! and the JSON-RPC stream (echo probes, notifications, replies split or run together).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/ovsdb_server.rs"]
-mod ovsdb_server;
-
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
+use test_support::ovsdb_server;
 
 use ovsdb_server::{OvsdbServer, TempDir};
 use serde_json::{Value, json};

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use vhostuser::sysconfig::systemd::{self, Systemd};
 use vhostuser::sysconfig::{Assignment, EditError, Edited, ParseError, parse, set};
 
 const RHEL: &str = "rhel-openvswitch.sysconfig";
@@ -113,144 +114,10 @@ fn tempfile_dir() -> PathBuf {
     dir
 }
 
-/// The states of systemd's `parse_env_file_internal`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    PreKey,
-    Key,
-    PreValue,
-    Value,
-    ValueEscape,
-    Single,
-    Double,
-    DoubleEscape,
-    Comment,
-    CommentEscape,
-}
-
-/// The assignment being read, and where trailing blanks start in its key and value.
-#[derive(Default)]
-struct Pending {
-    key: Vec<u8>,
-    key_blanks: Option<usize>,
-    value: Vec<u8>,
-    value_blanks: Option<usize>,
-}
-
-impl Pending {
-    /// `load_env_file_push` and `strv_env_clean`: `None` when systemd refuses the file.
-    fn push(&mut self, env: &mut Vec<(String, String)>, trim_value: bool) -> Option<()> {
-        let mut key = std::mem::take(&mut self.key);
-        key.truncate(self.key_blanks.unwrap_or(key.len()));
-        let mut value = std::mem::take(&mut self.value);
-        if trim_value {
-            value.truncate(self.value_blanks.unwrap_or(value.len()));
-        }
-        let key = String::from_utf8(key).ok()?;
-        let value = String::from_utf8(value).ok()?;
-        let valid = key
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if valid {
-            env.retain(|(k, _)| *k != key);
-            env.push((key, value));
-        }
-        Some(())
-    }
-}
-
-/// What systemd's `EnvironmentFile=` gives: a port of `parse_env_file_internal` and
-/// `load_env_file_push` (src/basic/env-file.c) as of v252, RHEL 9's, where a backslash at the end
-/// of a comment still continues it, followed by the `strv_env_clean` that drops invalid names
-/// (`export KEY`). `None` when systemd refuses the file: a key or value that is not UTF-8.
+/// What systemd's `EnvironmentFile=` gives, as RHEL 9's systemd 252 reads it (a backslash at
+/// the end of a comment still continues it); `None` when systemd refuses the file.
 fn systemd_env(bytes: &[u8]) -> Option<Vec<(String, String)>> {
-    use State::{
-        Comment, CommentEscape, Double, DoubleEscape, Key, PreKey, PreValue, Single, Value,
-        ValueEscape,
-    };
-    let newline = |c: u8| c == b'\n' || c == b'\r';
-    let white = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
-    let mut env = Vec::new();
-    let mut at = Pending::default();
-    let mut state = PreKey;
-    for &c in bytes {
-        state = match state {
-            PreKey if c == b'#' || c == b';' => Comment,
-            PreKey if !white(c) => {
-                at = Pending {
-                    key: vec![c],
-                    ..Pending::default()
-                };
-                Key
-            }
-            PreKey => PreKey,
-            Key if newline(c) => PreKey,
-            Key if c == b'=' => PreValue,
-            Key => {
-                if !white(c) {
-                    at.key_blanks = None;
-                } else if at.key_blanks.is_none() {
-                    at.key_blanks = Some(at.key.len());
-                }
-                at.key.push(c);
-                Key
-            }
-            PreValue | Value if newline(c) => {
-                at.push(&mut env, state == Value)?;
-                PreKey
-            }
-            PreValue if c == b'\'' => Single,
-            PreValue if c == b'"' => Double,
-            PreValue | Value if c == b'\\' => {
-                at.value_blanks = None;
-                ValueEscape
-            }
-            PreValue if white(c) => PreValue,
-            PreValue | Value => {
-                if !white(c) {
-                    at.value_blanks = None;
-                } else if at.value_blanks.is_none() {
-                    at.value_blanks = Some(at.value.len());
-                }
-                at.value.push(c);
-                Value
-            }
-            ValueEscape => {
-                if !newline(c) {
-                    at.value.push(c);
-                }
-                Value
-            }
-            Single if c == b'\'' => PreValue,
-            Double if c == b'"' => PreValue,
-            Double if c == b'\\' => DoubleEscape,
-            Single | Double => {
-                at.value.push(c);
-                state
-            }
-            DoubleEscape => {
-                if !b"\"\\`$".contains(&c) && c != b'\n' {
-                    at.value.push(b'\\');
-                }
-                if c != b'\n' {
-                    at.value.push(c);
-                }
-                Double
-            }
-            Comment if c == b'\\' => CommentEscape,
-            Comment if newline(c) => PreKey,
-            Comment | CommentEscape => Comment,
-        };
-    }
-    if matches!(
-        state,
-        PreValue | Value | ValueEscape | Single | Double | DoubleEscape
-    ) {
-        at.push(&mut env, state == Value)?;
-    }
-    Some(env)
+    systemd::read(bytes, Systemd::Before254).environment()
 }
 
 /// The value systemd gives the units for `key`; panics when systemd refuses the file.

@@ -52,7 +52,7 @@ impl Source {
         self.mode
             .as_deref()
             .and_then(SourceMode::parse)
-            .map(SourceMode::ovs_type)
+            .map(|mode| mode.ovs_type().as_str())
     }
 }
 

@@ -3,16 +3,19 @@
 //! vhost-user interface with its VM, and reports every known way the two sides break, with the
 //! fix, and whether the node is ready for `dpdkvhostuserclient`. It never changes anything.
 
-mod domains;
-mod shape;
-
 use ansible_module::{ArgSpec, Ctx, Failure, Kind, Lit, ModuleResult, Opt};
 use serde::Deserialize;
 use serde_json::Value;
-use vhostuser::audit::checks::{self, CATALOGUE};
+use vhostuser::Roots;
+use vhostuser::audit::checks;
 use vhostuser::audit::collect::{self, Sources};
-use vhostuser::audit::facts::Expected;
+use vhostuser::audit::domains::LibvirtSource;
 use vhostuser::audit::{Finding, FindingGroup, Severity, finding, pairing, verdict};
+
+use crate::wanted::Wanted;
+
+mod shape;
+mod wanted;
 
 const OPTIONS: &[Opt] = &[
     Opt::new("ovsdb", Kind::Str).default(Lit::Str("unix:/var/run/openvswitch/db.sock")),
@@ -40,7 +43,12 @@ const OPTIONS: &[Opt] = &[
         ])),
     Opt::new("checks", Kind::List).elements(Kind::Str),
     Opt::new("skip_checks", Kind::List).elements(Kind::Str),
-    Opt::new("fail_on", Kind::Str).choices(&["info", "warning", "error", "critical"]),
+    Opt::new("fail_on", Kind::Str).choices(&[
+        Severity::Info.as_str(),
+        Severity::Warning.as_str(),
+        Severity::Error.as_str(),
+        Severity::Critical.as_str(),
+    ]),
     Opt::new("timeout", Kind::Int).default(Lit::Int(10)),
     Opt::new("details", Kind::Bool).default(Lit::Bool(false)),
 ];
@@ -72,70 +80,41 @@ pub struct Params {
     pub details: bool,
 }
 
-fn expected(params: &Params) -> Result<Expected, Failure> {
-    let (mode, _) = ansible_module::file_mode::parse("socket_mode", &params.socket_mode)
-        .map_err(Failure::new)?;
-    let gid = u32::try_from(params.gid)
-        .map_err(|_| Failure::new(format!("gid {} is not a group id", params.gid)))?;
-    Ok(Expected {
-        group: params.group.clone(),
-        gid,
-        socket_dir: params.socket_dir.clone(),
-        socket_dir_owner: params.socket_owner.clone(),
-        socket_dir_mode: mode,
-        setype: params.setype.clone(),
-        ovs_rundir: params.ovs_rundir.clone(),
-        ovs_paths: params.ovs_paths.clone(),
-    })
-}
-
-/// Check ids must be known: a typo would silently select nothing.
-fn selected(params: &Params) -> Result<Option<Vec<String>>, Failure> {
-    let known: Vec<&str> = CATALOGUE.iter().map(|c| c.id).collect();
-    for id in params
-        .checks
-        .iter()
-        .chain(params.skip_checks.iter())
-        .flatten()
-    {
-        if !known.contains(&id.as_str()) {
-            return Err(Failure::new(format!(
-                "unknown check id '{id}'; the checks are: {}",
-                known.join(", ")
-            )));
-        }
-    }
-    Ok(params.checks.clone())
-}
-
-fn keep(finding: &Finding, only: Option<&[String]>, skip: &[String]) -> bool {
-    only.is_none_or(|o| o.iter().any(|id| id == finding.id))
-        && !skip.iter().any(|id| id == finding.id)
-}
-
 /// The module: collect, pair, judge, report.
-pub fn ensure(params: &Params, _ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
-    let expected = expected(params)?;
-    let only = selected(params)?;
-    let timeout = ansible_module::positive_seconds("timeout", params.timeout)?;
+pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
+    ensure_in(params, ctx, &Roots::host())
+}
+
+/// [`ensure`] with `/proc` and `/sys` at `roots`.
+pub fn ensure_in(params: &Params, _ctx: &mut Ctx, roots: &Roots) -> Result<ModuleResult, Failure> {
+    let Wanted {
+        expected,
+        only,
+        skip,
+        fail_on,
+        timeout,
+    } = Wanted::from_params(params)?;
     let sources = Sources {
         ovsdb: params.ovsdb.clone(),
         timeout,
         qemu_conf: params.qemu_conf_path.clone(),
         sysconfig: params.sysconfig_path.clone(),
         hugepages: params.hugepages_path.clone(),
-        proc_root: "/proc".into(),
+        proc_root: roots.proc.to_string_lossy().into_owned(),
+        sys_root: roots.sys.to_string_lossy().into_owned(),
+        libvirt: match &params.libvirt_xml_dir {
+            Some(dir) => LibvirtSource::XmlDir(dir.clone()),
+            None => LibvirtSource::Virsh {
+                command: params.virsh_command.clone(),
+                uri: params.libvirt_uri.clone(),
+            },
+        },
     };
-    let read = domains::read(params, timeout);
-    let mut facts = collect::collect(&sources, &expected, read.domains);
-    for (name, why) in read.broken {
-        facts.unavailable.insert(format!("domain {name}"), why);
-    }
+    let facts = collect::collect(&sources, &expected);
     let pairs = pairing::pair(&facts, &expected.ovs_rundir);
-    let skip = params.skip_checks.clone().unwrap_or_default();
     let findings: Vec<Finding> = checks::run(&facts, &expected, &pairs)
         .into_iter()
-        .filter(|f| keep(f, only.as_deref(), &skip))
+        .filter(|f| only.as_ref().is_none_or(|o| o.contains(&f.id)) && !skip.contains(&f.id))
         .collect();
     let verdict = verdict::verdict(&facts, &pairs, &findings);
 
@@ -151,7 +130,7 @@ pub fn ensure(params: &Params, _ctx: &mut Ctx) -> Result<ModuleResult, Failure> 
         &pairs,
         params.details,
     );
-    if let Some(level) = params.fail_on.as_deref().and_then(Severity::parse) {
+    if let Some(level) = fail_on {
         let count = findings.iter().filter(|f| f.severity >= level).count();
         let failing: Vec<String> = groups
             .iter()
@@ -162,7 +141,7 @@ pub fn ensure(params: &Params, _ctx: &mut Ctx) -> Result<ModuleResult, Failure> 
             return Err(Failure::with_result(
                 format!(
                     "{count} finding(s) at or above {}: {}",
-                    params.fail_on.as_deref().unwrap_or(""),
+                    level.as_str(),
                     failing.join(", ")
                 ),
                 result,
@@ -192,4 +171,82 @@ fn summary(verdict: &verdict::Verdict, findings: &[Finding], groups: &[FindingGr
                 .unwrap_or("")
         ))
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod ensure_tests {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn params(dir: &Path) -> Params {
+        let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+        let raw = json!({
+            "ovsdb": format!("unix:{}", path("db.sock")),
+            "ovs_rundir": path("run"),
+            "virsh_command": [path("no-virsh")],
+            "qemu_conf_path": path("qemu.conf"),
+            "sysconfig_path": path("openvswitch"),
+            "socket_dir": path("vhost_sockets"),
+            "hugepages_path": path("hugepages"),
+            "ovs_paths": [path("etc-openvswitch")],
+        });
+        let validated = ansible_module::validate(&SPEC, raw.as_object().unwrap().clone(), false)
+            .expect("valid options");
+        serde_json::from_value(Value::Object(validated.params)).unwrap()
+    }
+
+    /// A made-up `/proc` with one ovs-vswitchd, and a `/sys` with selinuxfs mounted or not.
+    fn roots(dir: &Path, selinux: bool) -> Roots {
+        let proc = dir.join("proc");
+        let pid = proc.join("4242");
+        std::fs::create_dir_all(&pid).unwrap();
+        std::fs::write(
+            pid.join("status"),
+            "Name:\tovs-vswitchd\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t0\n",
+        )
+        .unwrap();
+        let sys = dir.join(format!("sys-{selinux}"));
+        std::fs::create_dir_all(sys.join("fs/selinux")).unwrap();
+        if selinux {
+            std::fs::write(sys.join("fs/selinux/enforce"), "1\n").unwrap();
+        }
+        Roots { proc, sys }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("info-ensure-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_audit_reads_proc_and_sys_where_it_is_told() {
+        let dir = scratch("roots");
+        for selinux in [false, true] {
+            let result = ensure_in(&params(&dir), &mut Ctx::default(), &roots(&dir, selinux))
+                .unwrap()
+                .to_json(false, false, &BTreeSet::new());
+            assert_eq!(result["changed"], json!(false));
+            assert_eq!(
+                result["processes"]["ovs"][0]["pid"],
+                json!(4242),
+                "{result}"
+            );
+            assert_eq!(result["processes"]["qemu"], json!([]));
+            assert_eq!(
+                result["selinux"],
+                json!(if selinux { "enabled" } else { "not enabled" }),
+                "{result}"
+            );
+            assert!(result["unavailable"]["ovsdb"].is_string(), "{result}");
+            assert_eq!(result["verdict"]["ready_for_client_mode"], json!(false));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

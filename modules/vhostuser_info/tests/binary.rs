@@ -2,7 +2,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -26,7 +25,7 @@ impl Drop for TempDir {
 /// Runs the module on a node whose every source is missing, so it answers from what it can see.
 fn run(dir: &TempDir, extra: &Value) -> (Value, i32) {
     let path = |name: &str| dir.0.join(name).to_string_lossy().into_owned();
-    let mut args = json!({
+    let args = json!({
         "_ansible_module_name": "nfv.vhostuser.vhostuser_info",
         "ovsdb": format!("unix:{}", path("db.sock")),
         "ovs_rundir": path("run"),
@@ -37,18 +36,12 @@ fn run(dir: &TempDir, extra: &Value) -> (Value, i32) {
         "hugepages_path": path("hugepages"),
         "ovs_paths": [path("etc-openvswitch")],
     });
-    args.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    let file = dir.0.join("args");
-    std::fs::write(&file, args.to_string()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_vhostuser_info"))
-        .arg(&file)
-        .output()
-        .unwrap();
-    let answer = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
-    (answer, out.status.code().unwrap())
+    let args = test_support::merged(args, extra);
+    test_support::run_module(
+        env!("CARGO_BIN_EXE_vhostuser_info"),
+        &dir.0.join("args"),
+        &args,
+    )
 }
 
 #[test]
@@ -70,4 +63,13 @@ fn a_timeout_of_zero_is_refused_in_ansibles_words() {
     let (out, code) = run(&dir, &json!({"timeout": 0}));
     assert_eq!((code, &out["failed"]), (1, &json!(true)), "{out}");
     assert!(out["msg"].as_str().unwrap().contains("timeout"), "{out}");
+}
+
+/// What the module really returns, and RETURN in its sidecar, agree both ways.
+#[test]
+fn the_keys_returned_are_the_keys_documented() {
+    let dir = TempDir::create("returns");
+    let (out, code) = run(&dir, &json!({}));
+    assert_eq!(code, 0, "{out}");
+    test_support::assert_return_documented("vhostuser_info", &[out]);
 }

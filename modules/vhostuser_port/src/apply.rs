@@ -10,7 +10,7 @@ use vhostuser::vhost_ports::{DATABASE, Located};
 
 use crate::carry::{Carried, Referrer};
 use crate::plan::{self, Plan};
-use crate::{CLIENT, Params, db_failure};
+use crate::wanted::{CLIENT, Wanted};
 
 /// How it went: a summary, and when ovs-vswitchd did not apply the change in time, why.
 pub(crate) struct Outcome {
@@ -24,43 +24,41 @@ pub(crate) struct Outcome {
 /// reads again, plans again and retries once.
 pub(crate) fn apply(
     client: &mut Client,
-    params: &Params,
-    server_path: Option<&str>,
+    wanted: &Wanted,
     plan: &Plan,
     before: Option<&Located>,
-    timeout: Duration,
 ) -> Result<Outcome, Failure> {
-    match run(client, params, server_path, plan, before, timeout) {
+    match run(client, wanted, plan, before) {
         Err(e) if e.is_conflict() => {
-            let (again_before, again) = plan::plan_now(client, params, server_path)?;
+            let (again_before, again) = plan::plan_now(client, wanted)?;
             // Deleted by another writer (os-vif unplugging it): that is theirs to decide, not
             // something to create again.
             if before.is_some() && again_before.is_none() {
                 return Err(Failure::new(format!(
                     "interface {} was deleted by another writer while this task changed it; nothing was \
                      changed",
-                    params.name
+                    wanted.name
                 )));
             }
             if let Plan::Nothing = again {
                 return Ok(Outcome {
                     summary: format!(
                         "interface {}: another writer made the same change first",
-                        params.name
+                        wanted.name
                     ),
                     not_applied: None,
                     changed: false,
                 });
             }
-            run(client, params, server_path, &again, again_before.as_ref(), timeout).map_err(|e| {
+            run(client, wanted, &again, again_before.as_ref()).map_err(|e| {
                 if e.is_conflict() {
                     Failure::new(format!(
                         "interface {} was changed by another writer (neutron's agent, another play) twice while \
                          this task changed it; nothing was changed, run it again: {e}",
-                        params.name
+                        wanted.name
                     ))
                 } else {
-                    db_failure(&e)
+                    Failure::from(e)
                 }
             })
         }
@@ -79,19 +77,18 @@ fn committed_or_not(e: &Error) -> Failure {
             ansible_module::ModuleResult::new(true),
         )
     } else {
-        db_failure(e)
+        Failure::new(e.to_string())
     }
 }
 
 pub(crate) fn run(
     client: &mut Client,
-    params: &Params,
-    server_path: Option<&str>,
+    wanted: &Wanted,
     plan: &Plan,
     before: Option<&Located>,
-    timeout: Duration,
 ) -> Result<Outcome, Error> {
-    let name = params.name.as_str();
+    let server_path = wanted.server_path();
+    let name = wanted.name.as_str();
     let by_name = [Condition::eq("name", name)];
     let summary = format!("interface {name} {}", plan.describe());
     let not_applied = match plan {
@@ -99,18 +96,13 @@ pub(crate) fn run(
         Plan::Create { bridge } => {
             let interface = Row::new()
                 .with("name", name)
-                .with("type", params.kind.as_str())
+                .with("type", wanted.kind.as_str())
                 .with(
                     "options",
                     &plan::wanted_options(&BTreeMap::new(), server_path),
                 );
             let port = Row::new().with("name", name);
-            commit(
-                client,
-                params,
-                timeout,
-                create_ops(bridge, &interface, port),
-            )?
+            commit(client, wanted, create_ops(bridge, &interface, port))?
         }
         Plan::Update { kind, options } => {
             let located = before.ok_or_else(missing)?;
@@ -128,15 +120,15 @@ pub(crate) fn run(
                         .with("options", options),
                 ),
             ];
-            commit(client, params, timeout, ops)?
+            commit(client, wanted, ops)?
         }
         Plan::Recreate { options, carried } => {
             let located = before.ok_or_else(missing)?;
-            return recreate(client, params, timeout, located, options, carried, &summary);
+            return recreate(client, wanted, located, options, carried, &summary);
         }
         Plan::Delete => {
             let located = before.ok_or_else(missing)?;
-            commit(client, params, timeout, remove_ops(located)?)?
+            commit(client, wanted, remove_ops(located)?)?
         }
     };
     Ok(Outcome {
@@ -153,19 +145,18 @@ pub(crate) fn run(
 /// to restore, never as "nothing changed".
 fn recreate(
     client: &mut Client,
-    params: &Params,
-    timeout: Duration,
+    wanted: &Wanted,
     located: &Located,
     options: &BTreeMap<String, String>,
     carried: &Carried,
     summary: &str,
 ) -> Result<Outcome, Error> {
-    let name = params.name.as_str();
+    let name = wanted.name.as_str();
     let mut interface = carried
         .interface
         .clone()
         .with("name", name)
-        .with("type", CLIENT);
+        .with("type", CLIENT.as_str());
     interface.set("options", options);
     let port_name = located.port.as_ref().ok_or_else(missing)?.string("name")?;
     let referred: Vec<String> = carried.referrers.iter().map(Referrer::label).collect();
@@ -178,13 +169,13 @@ fn recreate(
     let removed = transact(client, carried.removal_ops(name))?;
     // From here the port is out of the database: report, never raise.
     let mut problems = Vec::new();
-    match ovsdb::wait_applied(client, removed, timeout) {
+    match ovsdb::wait_applied(client, removed, wanted.timeout) {
         Ok(_) => {}
         Err(Error::NotApplied { .. }) => problems.push(format!(
             "ovs-vswitchd did not apply the removal within {}s, so it may keep the old socket for the \
              port added back: restart ovs-vswitchd, or run this task again once it keeps up (it re-creates \
              the port while ovs-vswitchd reports another socket)",
-            timeout.as_secs()
+            wanted.timeout.as_secs()
         )),
         Err(e) => problems.push(format!("waiting for ovs-vswitchd to apply the removal failed: {e}")),
     }
@@ -222,8 +213,8 @@ fn recreate(
                     ));
                 }
             }
-            if params.wait {
-                if let Err(e) = ovsdb::wait_applied(client, added, timeout) {
+            if wanted.wait {
+                if let Err(e) = ovsdb::wait_applied(client, added, wanted.timeout) {
                     problems.push(format!(
                         "ovs-vswitchd has not applied the port added back: {e}"
                     ));
@@ -252,10 +243,11 @@ fn recreate(
     })
 }
 
+/// The plan was made from an interface in a port on a bridge; one of them is not in the rows
+/// it was made from.
 fn missing() -> Error {
-    Error::Protocol {
-        address: String::new(),
-        detail: "the interface read earlier is missing".into(),
+    Error::Internal {
+        detail: "the interface, port or bridge the plan was made from is missing from it".into(),
     }
 }
 
@@ -325,12 +317,11 @@ fn remove_ops(located: &Located) -> Result<Vec<Operation>, Error> {
 /// is not applied yet, if it is not.
 fn commit(
     client: &mut Client,
-    params: &Params,
-    timeout: Duration,
+    wanted: &Wanted,
     ops: Vec<Operation>,
 ) -> Result<Option<String>, Error> {
-    if params.wait {
-        commit_and_wait(client, timeout, ops)
+    if wanted.wait {
+        commit_and_wait(client, wanted.timeout, ops)
     } else {
         transact(client, ops).map(|_| None)
     }

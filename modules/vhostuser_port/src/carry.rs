@@ -8,12 +8,10 @@ use std::time::Duration;
 
 use ansible_module::Failure;
 use vhostuser::ovsdb::{
-    Atom, Client, Column, Condition, Datum, Error, Function, Mutation, Operation, Reference, Row,
-    Schema, Until, Uuid,
+    Atom, Client, Column, Condition, Datum, Function, Mutation, Operation, Reference, Row, Schema,
+    Until, Uuid,
 };
 use vhostuser::vhost_ports::{DATABASE, Located};
-
-use crate::db_failure;
 
 /// Set anew by the re-creation itself.
 const SET_BY_CHANGE: &[(&str, &str)] = &[
@@ -112,7 +110,7 @@ impl Carried {
         located: &Located,
         name: &str,
     ) -> Result<Carried, Failure> {
-        let db = |e: Error| db_failure(&e);
+        let db = Failure::from;
         let schema = client.get_schema(DATABASE).map_err(db)?;
         let interface_uuid = located.interface.uuid().map_err(db)?.clone();
         let Some(port_uuid) = located
@@ -414,7 +412,7 @@ fn referrer(
     if is_empty(&old_part) {
         return Ok(None);
     }
-    let uuid = row.uuid().map_err(|e| db_failure(&e))?.clone();
+    let uuid = row.uuid()?.clone();
     let row_name = row.string("name").ok().map(str::to_owned);
     let column: &Column = schema
         .column(&reference.table, &reference.column)

@@ -9,22 +9,22 @@ mod apply;
 mod carry;
 mod name;
 mod plan;
-
-use std::path::Path;
+mod wanted;
 
 use ansible_module::{ArgSpec, Ctx, Diff, Failure, Kind, Lit, ModuleResult, Opt};
-use serde::Deserialize;
 use serde_json::json;
-use vhostuser::ovsdb::{self, Client};
+use vhostuser::OvsType;
+use vhostuser::ovsdb::Client;
 use vhostuser::vhost_ports;
 
 use crate::plan::Plan;
+use crate::wanted::{CLIENT, Wanted};
 
 const OPTIONS: &[Opt] = &[
     Opt::new("name", Kind::Str).required(),
     Opt::new("type", Kind::Str)
-        .choices(&["dpdkvhostuserclient", "dpdkvhostuser"])
-        .default(Lit::Str("dpdkvhostuserclient")),
+        .choices(&[CLIENT.as_str(), OvsType::DpdkVhostUser.as_str()])
+        .default(Lit::Str(CLIENT.as_str())),
     Opt::new("server_path", Kind::Path),
     Opt::new("socket_dir", Kind::Path).default(Lit::Str("/var/lib/vhost_sockets")),
     Opt::new("bridge", Kind::Str),
@@ -39,111 +39,41 @@ const OPTIONS: &[Opt] = &[
 /// The module's argument spec; `plugins/modules/vhostuser_port.yml` documents it.
 pub const SPEC: ArgSpec = ArgSpec::new(OPTIONS);
 
-/// A unix socket path must fit `sun_path` with its terminating NUL.
-const SUN_PATH: usize = 108;
-
-#[derive(Debug, Deserialize)]
-pub struct Params {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub server_path: Option<String>,
-    pub socket_dir: String,
-    pub bridge: Option<String>,
-    pub state: State,
-    pub wait: bool,
-    pub timeout: i64,
-    pub ovsdb: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum State {
-    Present,
-    Absent,
-}
-
-pub(crate) const CLIENT: &str = "dpdkvhostuserclient";
-
-/// The server path the interface should have: given, or `<socket_dir>/<name>`; none for
-/// `dpdkvhostuser`, whose socket ovs-vswitchd creates in its own run directory.
-fn wanted_server_path(params: &Params) -> Result<Option<String>, Failure> {
-    if params.kind != CLIENT {
-        if params.server_path.is_some() {
-            return Err(Failure::new(format!(
-                "server_path is only for type {CLIENT}; a dpdkvhostuser socket is created by \
-                 ovs-vswitchd in its run directory (vhost-sock-dir)"
-            )));
-        }
-        return Ok(None);
-    }
-    let path = match &params.server_path {
-        Some(path) => path.clone(),
-        None => Path::new(&params.socket_dir)
-            .join(&params.name)
-            .to_string_lossy()
-            .into_owned(),
-    };
-    if !path.starts_with('/') {
-        return Err(Failure::new(format!(
-            "server_path '{path}' must be absolute"
-        )));
-    }
-    if path.len() >= SUN_PATH {
-        return Err(Failure::new(format!(
-            "server_path '{path}' is {} bytes; a unix socket path must be shorter than {SUN_PATH} \
-             bytes, so QEMU and ovs-vswitchd could never use it: choose a shorter socket_dir or name",
-            path.len()
-        )));
-    }
-    Ok(Some(path))
-}
-
-fn db_failure(e: &ovsdb::Error) -> Failure {
-    Failure::new(e.to_string())
-}
+pub use wanted::{Params, State};
 
 /// The module: bring the interface to the wanted type and path, or remove it.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
-    name::check(&params.name)?;
-    let server_path = wanted_server_path(params)?;
-    let timeout = ansible_module::positive_seconds("timeout", params.timeout)?;
-    let mut client = Client::connect(&params.ovsdb, timeout).map_err(|e| db_failure(&e))?;
+    let wanted = Wanted::from_params(params)?;
+    let wanted = &wanted;
+    let mut client = Client::connect(&wanted.ovsdb, wanted.timeout)?;
     let mut result = ModuleResult::new(false);
 
-    let (before, plan) = plan::plan_now(&mut client, params, server_path.as_deref())?;
+    let (before, plan) = plan::plan_now(&mut client, wanted)?;
     if let Plan::Nothing = plan {
         report(&mut result, before.as_ref(), None)?;
         return Ok(result);
     }
-    if params.state == State::Present && !plan::is_delete(&plan) {
-        warn_unsupported_type(&mut client, params, &mut result);
+    if wanted.state == State::Present && !plan::is_delete(&plan) {
+        warn_unsupported_type(&mut client, wanted, &mut result);
     }
     result.changed = true;
     result.diff.push(Diff {
         before: plan::diff_view(before.as_ref()),
-        after: plan.diff_after(before.as_ref(), params, server_path.as_deref()),
-        before_header: Some(format!("Interface {}", params.name)),
-        after_header: Some(format!("Interface {}", params.name)),
+        after: plan.diff_after(before.as_ref(), wanted),
+        before_header: Some(format!("Interface {}", wanted.name)),
+        after_header: Some(format!("Interface {}", wanted.name)),
     });
     if ctx.check_mode {
         result.msg = Some(format!(
             "interface {} would change: {}",
-            params.name,
+            wanted.name,
             plan.describe()
         ));
         report(&mut result, before.as_ref(), None)?;
         return Ok(result);
     }
-    let outcome = apply::apply(
-        &mut client,
-        params,
-        server_path.as_deref(),
-        &plan,
-        before.as_ref(),
-        timeout,
-    )?;
-    let after = vhost_ports::find(&mut client, &params.name).map_err(|e| db_failure(&e))?;
+    let outcome = apply::apply(&mut client, wanted, &plan, before.as_ref())?;
+    let after = vhost_ports::find(&mut client, &wanted.name)?;
     report(&mut result, after.as_ref(), outcome.not_applied.as_deref())?;
     result.changed = outcome.changed;
     result.msg = Some(outcome.summary);
@@ -154,13 +84,13 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
 }
 
 /// A type the running ovs-vswitchd cannot create ends up as an interface `error`; say so now.
-fn warn_unsupported_type(client: &mut Client, params: &Params, result: &mut ModuleResult) {
+fn warn_unsupported_type(client: &mut Client, wanted: &Wanted, result: &mut ModuleResult) {
     if let Ok(types) = vhost_ports::iface_types(client) {
-        if !types.is_empty() && !types.contains(&params.kind) {
+        if !types.is_empty() && !types.iter().any(|t| wanted.kind == t.as_str()) {
             result.warn(format!(
                 "the running ovs-vswitchd does not offer interface type {} (iface_types: {}): DPDK is \
                  not initialised (other_config:dpdk-init) or this is not a DPDK build",
-                params.kind,
+                wanted.kind,
                 types.join(", ")
             ));
         }
@@ -173,10 +103,7 @@ fn report(
     located: Option<&vhost_ports::Located>,
     not_applied: Option<&str>,
 ) -> Result<(), Failure> {
-    let view = located
-        .map(vhost_ports::Located::view)
-        .transpose()
-        .map_err(|e| db_failure(&e))?;
+    let view = located.map(vhost_ports::Located::view).transpose()?;
     if let Some(error) = view.as_ref().and_then(|v| v.error.as_deref()) {
         if not_applied.is_none() {
             result.warn(format!(
@@ -189,22 +116,17 @@ fn report(
 }
 
 #[cfg(test)]
-#[path = "../../vhostuser/tests/support/ovsdb_server.rs"]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod ovsdb_server;
-
-#[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use ovsdb_server::OvsdbServer;
     use std::time::Duration;
+    use test_support::ovsdb_server::OvsdbServer;
     use vhostuser::ovsdb::{Condition, Datum, Mutation, Operation, Row};
 
-    fn params(server: &OvsdbServer, kind: &str) -> Params {
+    fn params(server: &OvsdbServer, kind: OvsType) -> Params {
         Params {
             name: "vhu1".into(),
-            kind: kind.into(),
+            kind,
             server_path: None,
             socket_dir: "/var/lib/vhost_sockets".into(),
             bridge: Some("br-int".into()),
@@ -222,32 +144,18 @@ mod tests {
         let server = OvsdbServer::start();
         let mut client = server.client();
         server.add_bridge("br-int");
-        let legacy = params(&server, "dpdkvhostuser");
-        let (before, plan) = plan::plan_now(&mut client, &legacy, None).unwrap();
-        apply::apply(
-            &mut client,
-            &legacy,
-            None,
-            &plan,
-            before.as_ref(),
-            Duration::from_secs(5),
-        )
-        .unwrap();
+        let legacy = Wanted::from_params(&params(&server, OvsType::DpdkVhostUser)).unwrap();
+        let (before, plan) = plan::plan_now(&mut client, &legacy).unwrap();
+        apply::apply(&mut client, &legacy, &plan, before.as_ref()).unwrap();
 
-        let wanted = params(&server, CLIENT);
-        let path = Some("/var/lib/vhost_sockets/vhu1");
-        let (before, plan) = plan::plan_now(&mut client, &wanted, path).unwrap();
+        let wanted = Wanted::from_params(&params(&server, CLIENT)).unwrap();
+        assert_eq!(wanted.server_path(), Some("/var/lib/vhost_sockets/vhu1"));
+        assert_eq!(wanted.timeout, Duration::from_secs(5));
+        let (before, plan) = plan::plan_now(&mut client, &wanted).unwrap();
         let theirs = Row::new().with("options", Datum::string_map([("n_rxq_desc", "1024")]));
         server.update_interface("vhu1", &theirs);
 
-        let guarded = apply::run(
-            &mut client,
-            &wanted,
-            path,
-            &plan,
-            before.as_ref(),
-            Duration::from_secs(5),
-        );
+        let guarded = apply::run(&mut client, &wanted, &plan, before.as_ref());
         assert!(
             matches!(guarded, Err(ref e) if e.is_conflict()),
             "{:?}",
@@ -263,15 +171,7 @@ mod tests {
             "nothing was written"
         );
 
-        apply::apply(
-            &mut client,
-            &wanted,
-            path,
-            &plan,
-            before.as_ref(),
-            Duration::from_secs(5),
-        )
-        .unwrap();
+        apply::apply(&mut client, &wanted, &plan, before.as_ref()).unwrap();
         let options = vhost_ports::find(&mut client, "vhu1")
             .unwrap()
             .unwrap()
@@ -293,19 +193,12 @@ mod tests {
         let server = OvsdbServer::start();
         let mut client = server.client();
         server.add_bridge("br-int");
-        let mut wanted = params(&server, CLIENT);
-        wanted.server_path = Some("/run/a/vhu1".into());
-        let (before, plan) = plan::plan_now(&mut client, &wanted, Some("/run/a/vhu1")).unwrap();
-        let quick = Duration::from_secs(1);
-        apply::apply(
-            &mut client,
-            &wanted,
-            Some("/run/a/vhu1"),
-            &plan,
-            before.as_ref(),
-            quick,
-        )
-        .unwrap();
+        let mut raw = params(&server, CLIENT);
+        raw.server_path = Some("/run/a/vhu1".into());
+        let mut wanted = Wanted::from_params(&raw).unwrap();
+        wanted.timeout = Duration::from_secs(1);
+        let (before, plan) = plan::plan_now(&mut client, &wanted).unwrap();
+        apply::apply(&mut client, &wanted, &plan, before.as_ref()).unwrap();
         let port_uuid = |client: &mut Client| {
             vhost_ports::find(client, "vhu1")
                 .unwrap()
@@ -335,8 +228,8 @@ mod tests {
             )
             .unwrap();
 
-        let path = Some("/run/b/vhu1");
-        let (before, plan) = plan::plan_now(&mut client, &wanted, path).unwrap();
+        wanted.server_path = Some("/run/b/vhu1".into());
+        let (before, plan) = plan::plan_now(&mut client, &wanted).unwrap();
         let by_name = [Condition::eq("name", "m0")];
         let theirs = Row::new().with("select_src_port", Datum::empty());
         client
@@ -345,7 +238,7 @@ mod tests {
                 &[Operation::update("Mirror", &by_name, &theirs)],
             )
             .unwrap();
-        let guarded = apply::run(&mut client, &wanted, path, &plan, before.as_ref(), quick);
+        let guarded = apply::run(&mut client, &wanted, &plan, before.as_ref());
         assert!(
             matches!(guarded, Err(ref e) if e.is_conflict()),
             "{:?}",
@@ -355,7 +248,7 @@ mod tests {
 
         // The retry reads again; without ovs-vswitchd the removal is never applied, which
         // is reported, not raised.
-        apply::apply(&mut client, &wanted, path, &plan, before.as_ref(), quick).unwrap();
+        apply::apply(&mut client, &wanted, &plan, before.as_ref()).unwrap();
         let new = port_uuid(&mut client);
         assert_ne!(new, old);
         let select = Operation::select("Mirror", &by_name, &[]);

@@ -9,9 +9,9 @@ use vhostuser::ovsdb::{Client, Condition, Operation};
 use vhostuser::vhost_ports::{self, DATABASE, Located, SERVER_PATH};
 
 use crate::carry::Carried;
-use crate::{CLIENT, Params, State, db_failure};
+use vhostuser::OvsType;
 
-const LEGACY: &str = "dpdkvhostuser";
+use crate::wanted::{CLIENT, State, Wanted};
 
 #[derive(Debug)]
 pub(crate) enum Plan {
@@ -23,7 +23,7 @@ pub(crate) enum Plan {
     /// Type (and options) change on the existing row: ovs-vswitchd re-creates the netdev
     /// because its class changes.
     Update {
-        kind: String,
+        kind: OvsType,
         options: BTreeMap<String, String>,
     },
     /// Only the server path of a `dpdkvhostuserclient` changes. A running ovs-vswitchd keeps
@@ -56,17 +56,12 @@ impl Plan {
     }
 
     /// `{type, options}` after the change, or null when the interface goes.
-    pub(crate) fn diff_after(
-        &self,
-        before: Option<&Located>,
-        params: &Params,
-        server_path: Option<&str>,
-    ) -> Value {
+    pub(crate) fn diff_after(&self, before: Option<&Located>, wanted: &Wanted) -> Value {
         match self {
             Plan::Nothing => diff_view(before),
             Plan::Delete => Value::Null,
             Plan::Create { .. } => {
-                json!({"type": params.kind, "options": wanted_options(&BTreeMap::new(), server_path)})
+                json!({"type": wanted.kind, "options": wanted_options(&BTreeMap::new(), wanted.server_path())})
             }
             Plan::Update { kind, options } => json!({"type": kind, "options": options}),
             Plan::Recreate { options, .. } => json!({"type": CLIENT, "options": options}),
@@ -104,43 +99,39 @@ pub(crate) fn wanted_options(
 /// Reads the interface and decides.
 pub(crate) fn plan_now(
     client: &mut Client,
-    params: &Params,
-    server_path: Option<&str>,
+    wanted: &Wanted,
 ) -> Result<(Option<Located>, Plan), Failure> {
-    let located = vhost_ports::find(client, &params.name).map_err(|e| db_failure(&e))?;
-    let plan = match (&located, params.state) {
+    let located = vhost_ports::find(client, &wanted.name)?;
+    let plan = match (&located, wanted.state) {
         (None, State::Absent) => Plan::Nothing,
-        (None, State::Present) => plan_create(client, params)?,
+        (None, State::Present) => plan_create(client, wanted)?,
         (Some(l), State::Absent) => {
-            check_vhost_user(l, params)?;
-            check_placement(l, params)?;
+            check_vhost_user(l, wanted)?;
+            check_placement(l, wanted)?;
             Plan::Delete
         }
         (Some(l), State::Present) => {
-            check_vhost_user(l, params)?;
-            check_placement(l, params)?;
-            plan_change(client, l, params, server_path)?
+            check_vhost_user(l, wanted)?;
+            check_placement(l, wanted)?;
+            plan_change(client, l, wanted)?
         }
     };
     Ok((located, plan))
 }
 
-fn plan_create(client: &mut Client, params: &Params) -> Result<Plan, Failure> {
-    let Some(bridge) = &params.bridge else {
+fn plan_create(client: &mut Client, wanted: &Wanted) -> Result<Plan, Failure> {
+    let Some(bridge) = &wanted.bridge else {
         return Err(Failure::new(format!(
             "interface {} does not exist; give bridge to create it there",
-            params.name
+            wanted.name
         )));
     };
-    if vhost_ports::bridge(client, bridge)
-        .map_err(|e| db_failure(&e))?
-        .is_none()
-    {
+    if vhost_ports::bridge(client, bridge)?.is_none() {
         return Err(Failure::new(format!(
             "bridge {bridge} does not exist; create it first (ovs-vsctl add-br {bridge} -- set bridge {bridge} datapath_type=netdev)"
         )));
     }
-    check_no_port_named(client, &params.name)?;
+    check_no_port_named(client, &wanted.name)?;
     Ok(Plan::Create {
         bridge: bridge.clone(),
     })
@@ -153,13 +144,12 @@ fn check_no_port_named(client: &mut Client, name: &str) -> Result<(), Failure> {
         client
             .transact(DATABASE, &[Operation::select(table, conditions, columns)])
             .map(|mut results| results.pop().map(|r| r.rows).unwrap_or_default())
-            .map_err(|e| db_failure(&e))
     };
     let ports = select("Port", &[Condition::eq("name", name)], &["interfaces"])?;
     let Some(port) = ports.first() else {
         return Ok(());
     };
-    let members = port.uuid_set("interfaces").map_err(|e| db_failure(&e))?;
+    let members = port.uuid_set("interfaces")?;
     // Only on the way to failing: every interface, to name the port's.
     let mut names = select("Interface", &[], &["_uuid", "name"])?
         .iter()
@@ -179,30 +169,27 @@ fn check_no_port_named(client: &mut Client, name: &str) -> Result<(), Failure> {
 
 /// Only vhost-user interfaces are this module's: a bridge's internal port, a `dpdk` NIC or a
 /// patch port of the same name is never converted or removed.
-fn check_vhost_user(located: &Located, params: &Params) -> Result<(), Failure> {
-    let kind = located
-        .interface
-        .string("type")
-        .map_err(|e| db_failure(&e))?;
-    if kind == CLIENT || kind == LEGACY {
+fn check_vhost_user(located: &Located, wanted: &Wanted) -> Result<(), Failure> {
+    let kind = located.interface.string("type")?;
+    if OvsType::parse(kind).is_some() {
         return Ok(());
     }
     Err(Failure::new(format!(
         "interface {} is of type '{kind}', not a vhost-user interface; this module only switches \
          dpdkvhostuser and dpdkvhostuserclient interfaces and leaves others alone",
-        params.name
+        wanted.name
     )))
 }
 
 /// The interface must sit in a port of its own on a bridge, and on the bridge asked for.
-fn check_placement(located: &Located, params: &Params) -> Result<(), Failure> {
-    let name = &params.name;
+fn check_placement(located: &Located, wanted: &Wanted) -> Result<(), Failure> {
+    let name = &wanted.name;
     let (Some(port), Some(bridge)) = (&located.port, &located.bridge) else {
         return Err(Failure::new(format!(
             "interface {name} exists but is in no port of any bridge; remove it by hand first"
         )));
     };
-    let members = port.uuid_set("interfaces").map_err(|e| db_failure(&e))?;
+    let members = port.uuid_set("interfaces")?;
     if members.len() != 1 {
         return Err(Failure::new(format!(
             "interface {name} is one of {} interfaces of port {}; a vhost-user port has one",
@@ -210,8 +197,8 @@ fn check_placement(located: &Located, params: &Params) -> Result<(), Failure> {
             port.string("name").unwrap_or_default()
         )));
     }
-    let on = bridge.string("name").map_err(|e| db_failure(&e))?;
-    match &params.bridge {
+    let on = bridge.string("name")?;
+    match &wanted.bridge {
         Some(wanted) if wanted != on => Err(Failure::new(format!(
             "interface {name} is on bridge {on}, not {wanted}; moving it between bridges is not supported"
         ))),
@@ -219,45 +206,32 @@ fn check_placement(located: &Located, params: &Params) -> Result<(), Failure> {
     }
 }
 
-fn plan_change(
-    client: &mut Client,
-    located: &Located,
-    params: &Params,
-    server_path: Option<&str>,
-) -> Result<Plan, Failure> {
-    let kind = located
-        .interface
-        .string("type")
-        .map_err(|e| db_failure(&e))?;
-    let options = located
-        .interface
-        .string_map("options")
-        .map_err(|e| db_failure(&e))?;
-    let wanted = wanted_options(&options, server_path);
+fn plan_change(client: &mut Client, located: &Located, wanted: &Wanted) -> Result<Plan, Failure> {
+    let kind = located.interface.string("type")?;
+    let options = located.interface.string_map("options")?;
+    let options_wanted = wanted_options(&options, wanted.server_path());
     // ovs-vswitchd reports the socket a client-mode interface really uses; when that is not
     // the path in the database (a path change it never applied), re-create the port again.
     // (A status left from the other type, by a vswitchd that has not caught up, says nothing.)
-    let status = located
-        .interface
-        .string_map("status")
-        .map_err(|e| db_failure(&e))?;
-    let stale_socket = kind == CLIENT
+    let status = located.interface.string_map("status")?;
+    let kind = OvsType::parse(kind);
+    let stale_socket = kind == Some(CLIENT)
         && status.get("mode").is_some_and(|m| m == "client")
         && status
             .get("socket")
-            .is_some_and(|s| Some(s) != wanted.get(SERVER_PATH));
-    if kind == params.kind && options == wanted && !stale_socket {
+            .is_some_and(|s| Some(s) != options_wanted.get(SERVER_PATH));
+    if kind == Some(wanted.kind) && options == options_wanted && !stale_socket {
         return Ok(Plan::Nothing);
     }
-    if kind == CLIENT && params.kind == CLIENT {
-        let carried = Carried::read(client, located, &params.name)?;
+    if kind == Some(CLIENT) && wanted.kind == CLIENT {
+        let carried = Carried::read(client, located, &wanted.name)?;
         return Ok(Plan::Recreate {
-            options: wanted,
+            options: options_wanted,
             carried: Box::new(carried),
         });
     }
     Ok(Plan::Update {
-        kind: params.kind.clone(),
-        options: wanted,
+        kind: wanted.kind,
+        options: options_wanted,
     })
 }

@@ -2,32 +2,23 @@
 //! that need one run on the sandbox node).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../vhostuser/tests/support/ovsdb_server.rs"]
-mod ovsdb_server;
-
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ovsdb_server::{DB, OvsdbServer};
 use serde_json::{Value, json};
+use test_support::ovsdb_server::{self, DB, OvsdbServer};
 use vhostuser::ovsdb::{Atom, Condition, Datum, Mutation, Operation, Row};
 
 fn run(args: &Value) -> (Value, i32) {
     let dir = ovsdb_server::TempDir::create();
-    let mut all =
-        json!({"_ansible_module_name": "nfv.vhostuser.vhostuser_port", "_ansible_diff": true});
-    all.as_object_mut()
-        .unwrap()
-        .extend(args.as_object().unwrap().clone());
-    let file = dir.join("args");
-    std::fs::write(&file, all.to_string()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_vhostuser_port"))
-        .arg(&file)
-        .output()
-        .unwrap();
-    let answer = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
-    (answer, out.status.code().unwrap())
+    let all = test_support::merged(
+        json!({"_ansible_module_name": "nfv.vhostuser.vhostuser_port", "_ansible_diff": true}),
+        args,
+    );
+    test_support::run_module(
+        env!("CARGO_BIN_EXE_vhostuser_port"),
+        &dir.join("args"),
+        &all,
+    )
 }
 
 fn interface(server: &OvsdbServer, name: &str) -> Option<Row> {
@@ -679,4 +670,20 @@ fn a_mirror_filled_meanwhile_never_keeps_the_port_out() {
         [port.uuid().unwrap().clone()],
         "the reference that could be restored is"
     );
+}
+
+/// What the module really returns, and RETURN in its sidecar, agree both ways.
+#[test]
+fn the_keys_returned_are_the_keys_documented() {
+    let server = OvsdbServer::start();
+    server.add_bridge("br-int");
+    let (created, code) = run(&args(&server, &json!({"type": "dpdkvhostuser"})));
+    assert_eq!((code, &created["changed"]), (0, &json!(true)), "{created}");
+    let (switched, code) = run(&args(&server, &json!({})));
+    assert_eq!(
+        (code, &switched["changed"]),
+        (0, &json!(true)),
+        "{switched}"
+    );
+    test_support::assert_return_documented("vhostuser_port", &[created, switched]);
 }

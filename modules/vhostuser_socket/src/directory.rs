@@ -5,11 +5,11 @@ use std::path::Path;
 
 use ansible_module::{Ctx, Failure, ModuleResult};
 use serde::Serialize;
-use vhostuser::identity;
 use vhostuser::nofollow::{Dir, Kind, OpenError, mode_text};
+use vhostuser::{identity, selinux};
 
-use crate::sockets::{self, Skipped, SocketReport};
-use crate::{Params, Wanted};
+use crate::sockets::{self, Skipped, SocketReport, kind_name};
+use crate::wanted::Wanted;
 
 /// What a run did, for the result and the diff.
 pub(crate) struct Outcome {
@@ -28,11 +28,6 @@ pub(crate) struct DirState {
     pub group: Option<String>,
     pub mode: Option<String>,
     pub setype: Option<String>,
-}
-
-/// SELinux labels matter only where the kernel enforces a policy (selinuxfs is mounted).
-pub(crate) fn selinux_enabled() -> bool {
-    Path::new("/sys/fs/selinux/enforce").exists()
 }
 
 fn fail_io(what: &str, path: &Path, e: &std::io::Error) -> Failure {
@@ -57,23 +52,14 @@ fn open(path: &Path) -> Result<Option<Dir>, Failure> {
     }
 }
 
-pub(crate) fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Socket => "socket",
-        Kind::Symlink => "symbolic link",
-        Kind::File => "regular file",
-        Kind::Directory => "directory",
-        Kind::Other => "special file",
-    }
-}
-
 fn setype_of(context: Option<&str>) -> Option<String> {
-    context.and_then(|c| c.split(':').nth(2)).map(str::to_owned)
+    context.and_then(selinux::type_of).map(str::to_owned)
 }
 
-fn state_of(dir: &Dir) -> Result<DirState, Failure> {
+/// The directory as it is; its SELinux type only where labels matter (`selinux`).
+fn state_of(dir: &Dir, selinux: bool) -> Result<DirState, Failure> {
     let stat = dir.stat().map_err(|e| fail_io("stat", &dir.path, &e))?;
-    let context = if selinux_enabled() {
+    let context = if selinux {
         dir.selinux_context().unwrap_or(None)
     } else {
         None
@@ -93,7 +79,10 @@ fn wanted_state(wanted: &Wanted) -> DirState {
         owner: Some(wanted.owner.name.clone()),
         group: Some(wanted.group.name.clone()),
         mode: Some(mode_text(wanted.mode)),
-        setype: selinux_enabled().then(|| wanted.setype.clone()),
+        setype: wanted
+            .roots
+            .selinux_enabled()
+            .then(|| wanted.setype.clone()),
     }
 }
 
@@ -116,7 +105,7 @@ fn reconcile_dir(dir: &Dir, wanted: &Wanted, ctx: &Ctx) -> Result<bool, Failure>
                 .map_err(|e| fail_io("change the mode of", &dir.path, &e))?;
         }
     }
-    if selinux_enabled() {
+    if wanted.roots.selinux_enabled() {
         let context = dir
             .selinux_context()
             .map_err(|e| fail_io("read the SELinux label of", &dir.path, &e))?;
@@ -124,16 +113,14 @@ fn reconcile_dir(dir: &Dir, wanted: &Wanted, ctx: &Ctx) -> Result<bool, Failure>
             context.filter(|c| setype_of(Some(c)).as_deref() != Some(wanted.setype.as_str()))
         {
             changed = true;
-            let mut parts: Vec<&str> = context.split(':').collect();
-            if parts.len() < 3 {
+            let Some(relabelled) = selinux::with_type(&context, &wanted.setype) else {
                 return Err(Failure::new(format!(
                     "{}: unexpected SELinux context '{context}'",
                     dir.path.display()
                 )));
-            }
-            parts[2] = &wanted.setype;
+            };
             if !ctx.check_mode {
-                dir.set_selinux_context(&parts.join(":")).map_err(|e| {
+                dir.set_selinux_context(&relabelled).map_err(|e| {
                     fail_io(
                         &format!("set SELinux type {} on", wanted.setype),
                         &dir.path,
@@ -147,17 +134,17 @@ fn reconcile_dir(dir: &Dir, wanted: &Wanted, ctx: &Ctx) -> Result<bool, Failure>
 }
 
 pub(crate) fn ensure_present(
-    path: &Path,
     wanted: &Wanted,
-    params: &Params,
     ctx: &Ctx,
     result: &mut ModuleResult,
 ) -> Result<Outcome, Failure> {
+    let path = wanted.dir();
+    let selinux = wanted.roots.selinux_enabled();
     let existing = open(path)?;
     let before = existing
         .as_ref()
-        .map_or_else(|| Ok(DirState::default()), state_of)?;
-    let Some(dir) = existing.or(None) else {
+        .map_or_else(|| Ok(DirState::default()), |dir| state_of(dir, selinux))?;
+    let Some(dir) = existing else {
         if ctx.check_mode {
             let after = wanted_state(wanted);
             return Ok(Outcome {
@@ -176,7 +163,7 @@ pub(crate) fn ensure_present(
             )),
         })?;
         reconcile_dir(&dir, wanted, ctx)?;
-        let after = state_of(&dir)?;
+        let after = state_of(&dir, selinux)?;
         return Ok(Outcome {
             changed: true,
             before,
@@ -186,13 +173,12 @@ pub(crate) fn ensure_present(
         });
     };
     let mut changed = reconcile_dir(&dir, wanted, ctx)?;
-    let (sockets, skipped, sockets_changed) =
-        sockets::reconcile(&dir, wanted, params, ctx, result)?;
+    let (sockets, skipped, sockets_changed) = sockets::reconcile(&dir, wanted, ctx, result)?;
     changed |= sockets_changed;
     let after = if ctx.check_mode {
         wanted_state(wanted)
     } else {
-        state_of(&dir)?
+        state_of(&dir, selinux)?
     };
     Ok(Outcome {
         changed,
@@ -205,12 +191,8 @@ pub(crate) fn ensure_present(
 
 /// Removes the directory, but only when nothing in it is in use or unknown: a listening
 /// socket is a running VM's network, and a file that is not a socket is someone's data.
-pub(crate) fn ensure_absent(
-    path: &Path,
-    params: &Params,
-    ctx: &Ctx,
-    _result: &mut ModuleResult,
-) -> Result<Outcome, Failure> {
+pub(crate) fn ensure_absent(wanted: &Wanted, ctx: &Ctx) -> Result<Outcome, Failure> {
+    let path = wanted.dir();
     let Some(dir) = open(path)? else {
         return Ok(Outcome {
             changed: false,
@@ -220,9 +202,9 @@ pub(crate) fn ensure_absent(
             skipped: vec![],
         });
     };
-    let before = state_of(&dir)?;
+    let before = state_of(&dir, wanted.roots.selinux_enabled())?;
     let entries = dir.entries().map_err(|e| fail_io("list", path, &e))?;
-    let table = sockets::in_use();
+    let table = sockets::in_use(&wanted.roots);
     let blockers: Vec<String> = entries
         .iter()
         .filter_map(|e| {
@@ -239,7 +221,7 @@ pub(crate) fn ensure_absent(
     if !blockers.is_empty() {
         return Err(Failure::new(format!(
             "{} was not removed: it still holds {}; stop the VMs using it and move other files away first",
-            params.path,
+            wanted.path,
             blockers.join(", ")
         )));
     }

@@ -8,13 +8,11 @@
 
 mod directory;
 mod sockets;
-
-use std::path::Path;
+mod wanted;
 
 use ansible_module::{ArgSpec, Ctx, Diff, Failure, Kind, Lit, ModuleResult, Opt};
-use serde::Deserialize;
-use serde_json::{Value, json};
-use vhostuser::identity::{self, Account, GroupInfo, Unresolved};
+use serde_json::json;
+use vhostuser::Roots;
 
 const OPTIONS: &[Opt] = &[
     Opt::new("path", Kind::Path).default(Lit::Str("/var/lib/vhost_sockets")),
@@ -34,79 +32,20 @@ const OPTIONS: &[Opt] = &[
 /// The module's argument spec; `plugins/modules/vhostuser_socket.yml` documents it.
 pub const SPEC: ArgSpec = ArgSpec::new(OPTIONS);
 
-#[derive(Debug, Deserialize)]
-pub struct Params {
-    pub path: String,
-    pub owner: String,
-    pub group: String,
-    pub mode: Value,
-    pub setype: String,
-    pub sockets: SocketPolicy,
-    pub remove_stale: bool,
-    pub state: State,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SocketPolicy {
-    Check,
-    Fix,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum State {
-    Directory,
-    Absent,
-}
-
-/// The validated wish: ids resolved, mode parsed.
-pub(crate) struct Wanted {
-    pub owner: Account,
-    pub group: GroupInfo,
-    pub mode: u32,
-    pub setype: String,
-}
-
-fn wanted(params: &Params, result: &mut ModuleResult) -> Result<Wanted, Failure> {
-    let (mode, warning) =
-        ansible_module::file_mode::parse("mode", &params.mode).map_err(Failure::new)?;
-    if let Some(warning) = warning {
-        result.warn(warning);
-    }
-    let owner = identity::resolve_user(&params.owner).map_err(|e| match e {
-        Unresolved::Missing => Failure::new(format!(
-            "owner '{}' does not exist on this host; create the user first",
-            params.owner
-        )),
-        Unresolved::NotAnId(why) => Failure::new(format!("owner: {why}; give a user name or uid")),
-    })?;
-    let group = identity::resolve_group(&params.group).map_err(|e| match e {
-        Unresolved::Missing => Failure::new(identity::missing_group(&params.group)),
-        Unresolved::NotAnId(why) => Failure::new(format!("group: {why}; give a group name or gid")),
-    })?;
-    Ok(Wanted {
-        owner,
-        group,
-        mode,
-        setype: params.setype.clone(),
-    })
-}
+pub use wanted::{Params, SocketPolicy, State};
 
 /// The module: bring the directory and its sockets to the wanted state.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
-    let path = Path::new(&params.path);
-    if !path.is_absolute() {
-        return Err(Failure::new(format!(
-            "path '{}' is relative; give the socket directory's absolute path",
-            params.path
-        )));
-    }
+    ensure_in(params, ctx, &Roots::host())
+}
+
+/// [`ensure`] with `/proc` and `/sys` at `roots`.
+pub fn ensure_in(params: &Params, ctx: &mut Ctx, roots: &Roots) -> Result<ModuleResult, Failure> {
     let mut result = ModuleResult::new(false);
-    let wanted = wanted(params, &mut result)?;
-    let outcome = match params.state {
-        State::Directory => directory::ensure_present(path, &wanted, params, ctx, &mut result)?,
-        State::Absent => directory::ensure_absent(path, params, ctx, &mut result)?,
+    let wanted = wanted::wanted(params, roots, &mut result)?;
+    let outcome = match wanted.state {
+        State::Directory => directory::ensure_present(&wanted, ctx, &mut result)?,
+        State::Absent => directory::ensure_absent(&wanted, ctx)?,
     };
     result.changed = outcome.changed;
     result.diff.push(Diff {
@@ -123,7 +62,7 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
         )
         .set(
             "selinux",
-            if directory::selinux_enabled() {
+            if wanted.roots.selinux_enabled() {
                 "enabled"
             } else {
                 "not applicable"
@@ -132,4 +71,104 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
         .set("sockets", &outcome.sockets)
         .set("other_entries", &outcome.skipped);
     Ok(result)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod ensure_tests {
+    use std::collections::BTreeSet;
+    use std::os::unix::net::UnixListener;
+    use std::path::{Path, PathBuf};
+
+    use serde_json::Value;
+
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("socket-ensure-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn params(dir: &Path) -> Params {
+        let raw = json!({"path": dir, "owner": "root", "group": "root", "remove_stale": true});
+        let validated = ansible_module::validate(&SPEC, raw.as_object().unwrap().clone(), false)
+            .expect("valid options");
+        serde_json::from_value(Value::Object(validated.params)).unwrap()
+    }
+
+    /// A made-up `/proc` whose socket table lists no listener (an unreadable table would make
+    /// every socket count as in use), and a `/sys` with selinuxfs mounted or not.
+    fn roots(work: &Path, selinux: bool) -> Roots {
+        let proc = work.join("proc");
+        let sys = work.join(format!("sys-{selinux}"));
+        std::fs::create_dir_all(proc.join("net")).unwrap();
+        std::fs::write(
+            proc.join("net/unix"),
+            "Num       RefCount Protocol Flags    Type St Inode Path\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(sys.join("fs/selinux")).unwrap();
+        if selinux {
+            std::fs::write(sys.join("fs/selinux/enforce"), "1\n").unwrap();
+        }
+        Roots { proc, sys }
+    }
+
+    #[test]
+    fn a_live_socket_no_table_shows_is_kept_and_a_stale_one_removed() {
+        let work = scratch("stale");
+        let dir = work.join("vhost_sockets");
+        std::fs::create_dir(&dir).unwrap();
+        let live = dir.join("vhu-live");
+        let _listener = UnixListener::bind(&live).unwrap();
+        let stale = dir.join("vhu-stale");
+        drop(UnixListener::bind(&stale).unwrap());
+        let result = ensure_in(&params(&dir), &mut Ctx::default(), &roots(&work, false))
+            .unwrap()
+            .to_json(false, false, &BTreeSet::new());
+        assert!(live.exists(), "a live socket was removed: {result}");
+        assert!(!stale.exists(), "{result}");
+        assert_eq!(result["selinux"], json!("not applicable"));
+        assert_eq!(result["directory"]["after"]["setype"], Value::Null);
+        std::fs::remove_dir_all(&work).unwrap();
+    }
+
+    #[test]
+    fn without_a_socket_table_nothing_is_called_stale() {
+        let work = scratch("no-table");
+        let dir = work.join("vhost_sockets");
+        std::fs::create_dir(&dir).unwrap();
+        let stale = dir.join("vhu-stale");
+        drop(UnixListener::bind(&stale).unwrap());
+        let mut blind = roots(&work, false);
+        blind.proc = work.join("no-proc");
+        let result = ensure_in(&params(&dir), &mut Ctx::default(), &blind)
+            .unwrap()
+            .to_json(false, false, &BTreeSet::new());
+        assert!(stale.exists(), "removed without knowing: {result}");
+        assert_eq!(result["sockets"][0]["removed"], json!(false), "{result}");
+        std::fs::remove_dir_all(&work).unwrap();
+    }
+
+    #[test]
+    fn selinux_is_judged_from_the_sys_it_is_given() {
+        let work = scratch("selinux");
+        let dir = work.join("vhost_sockets");
+        let mut ctx = Ctx {
+            check_mode: true,
+            ..Ctx::default()
+        };
+        let result = ensure_in(&params(&dir), &mut ctx, &roots(&work, true))
+            .unwrap()
+            .to_json(false, false, &BTreeSet::new());
+        assert_eq!(result["selinux"], json!("enabled"), "{result}");
+        assert_eq!(
+            result["directory"]["after"]["setype"],
+            json!("virt_cache_t")
+        );
+        assert!(!dir.exists(), "check mode created it");
+        std::fs::remove_dir_all(&work).unwrap();
+    }
 }

@@ -8,13 +8,12 @@ use std::path::Path;
 use ansible_module::{Ctx, Failure, ModuleResult};
 use serde::Serialize;
 use serde_json::{Value, json};
-use vhostuser::identity;
 use vhostuser::nofollow::{Dir, Entry, EntryHandle, Kind, Place, mode_text};
 use vhostuser::qemu_procs::qemu_processes;
 use vhostuser::unix_sockets::{SocketTable, sockets_in_use};
+use vhostuser::{Roots, identity};
 
-use crate::directory::kind_name;
-use crate::{Params, SocketPolicy, Wanted};
+use crate::wanted::{SocketPolicy, Wanted};
 
 const GROUP_RW: u32 = 0o060;
 
@@ -64,23 +63,32 @@ pub(crate) struct Skipped {
 
 /// Who uses which socket, by the library's one rule (the kernel's tables, the sockets running
 /// QEMUs name, and a `connect()` before anything is called stale).
-pub(crate) fn in_use() -> SocketTable {
-    let proc_root = Path::new("/proc");
-    sockets_in_use(proc_root, &qemu_processes(proc_root))
+pub(crate) fn in_use(roots: &Roots) -> SocketTable {
+    sockets_in_use(&roots.proc, &qemu_processes(&roots.proc))
+}
+
+/// What a directory entry is, in a message.
+pub(crate) fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Socket => "socket",
+        Kind::Symlink => "symbolic link",
+        Kind::File => "regular file",
+        Kind::Directory => "directory",
+        Kind::Other => "special file",
+    }
 }
 
 /// Checks (and with `sockets: fix` repairs) every socket; removes stale ones on request.
 pub(crate) fn reconcile(
     dir: &Dir,
     wanted: &Wanted,
-    params: &Params,
     ctx: &Ctx,
     result: &mut ModuleResult,
 ) -> Result<(Vec<SocketReport>, Vec<Skipped>, bool), Failure> {
     let entries = dir
         .entries()
         .map_err(|e| Failure::new(format!("could not list {}: {e}", dir.path.display())))?;
-    let table = in_use();
+    let table = in_use(&wanted.roots);
     let place = dir
         .place()
         .map_err(|e| Failure::new(format!("could not stat {}: {e}", dir.path.display())))?;
@@ -109,7 +117,7 @@ pub(crate) fn reconcile(
             continue;
         };
         let mut report = SocketReport::from_entry(&path, &entry, table.in_use(&path));
-        if !report.listening && params.remove_stale {
+        if !report.listening && wanted.remove_stale {
             report.removed = true;
             changed = true;
             if !ctx.check_mode {
@@ -118,7 +126,7 @@ pub(crate) fn reconcile(
                 })?;
             }
         } else {
-            changed |= reconcile_socket(&handle, &entry, &mut report, wanted, params.sockets, ctx)?;
+            changed |= reconcile_socket(&handle, &entry, &mut report, wanted, wanted.sockets, ctx)?;
         }
         reports.push(report);
     }

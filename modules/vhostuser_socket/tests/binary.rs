@@ -5,58 +5,28 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{Value, json};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "vhostuser_socket-bin-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    test_support::scratch("vhostuser_socket-bin", name)
 }
 
 /// Runs the module with `args` (plus Ansible's usual internal keys) and returns its JSON.
 fn run(dir: &Path, args: &Value) -> Value {
-    let mut all = json!({
-        "_ansible_check_mode": false, "_ansible_diff": false, "_ansible_no_log": false,
-        "_ansible_module_name": "nfv.vhostuser.vhostuser_socket", "_ansible_tmpdir": dir,
-    });
-    all.as_object_mut()
-        .unwrap()
-        .extend(args.as_object().unwrap().clone());
-    let args_file = dir.join("args");
-    std::fs::write(&args_file, all.to_string()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_vhostuser_socket"))
-        .arg(&args_file)
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-/// A listener bound in a network namespace of its own, made on a thread that then ends: no
-/// process is left in that namespace, so no `/proc` table shows it, yet it accepts.
-fn listener_in_an_abandoned_netns(path: &Path) -> UnixListener {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                // SAFETY: a plain syscall on this thread's own namespaces.
-                let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-                assert_eq!(
-                    rc,
-                    0,
-                    "unshare: {} (run as root)",
-                    std::io::Error::last_os_error()
-                );
-                UnixListener::bind(path).unwrap()
-            })
-            .join()
-            .unwrap()
-    })
+    let all = test_support::merged(
+        json!({
+            "_ansible_check_mode": false, "_ansible_diff": false, "_ansible_no_log": false,
+            "_ansible_module_name": "nfv.vhostuser.vhostuser_socket", "_ansible_tmpdir": dir,
+        }),
+        args,
+    );
+    test_support::run_module(
+        env!("CARGO_BIN_EXE_vhostuser_socket"),
+        &dir.join("args"),
+        &all,
+    )
+    .0
 }
 
 #[test]
@@ -65,7 +35,7 @@ fn remove_stale_keeps_a_listener_no_table_shows_and_removes_a_stale_socket() {
     let dir = work.join("vhost_sockets");
     std::fs::create_dir(&dir).unwrap();
     let hidden = dir.join("vhu-hidden");
-    let _listener = listener_in_an_abandoned_netns(&hidden);
+    let _listener = test_support::listener_in_an_abandoned_netns(&hidden);
     let stale = dir.join("vhu-stale");
     drop(UnixListener::bind(&stale).unwrap());
     let out = run(
@@ -175,5 +145,20 @@ fn chowns_leave_it_unchanged_id_is_refused_and_nothing_is_made() {
              name or gid"
         )
     );
+    std::fs::remove_dir_all(&work).unwrap();
+}
+
+/// What the module really returns, and RETURN in its sidecar, agree both ways.
+#[test]
+fn the_keys_returned_are_the_keys_documented() {
+    let work = scratch("returns");
+    let dir = work.join("vhost_sockets");
+    let args = json!({"path": dir, "owner": "root", "group": "daemon"});
+    let created = run(&work, &args);
+    assert_eq!(created["changed"], json!(true), "{created}");
+    let _listener = UnixListener::bind(dir.join("vhu1")).unwrap();
+    let checked = run(&work, &args);
+    assert_eq!(checked["failed"], Value::Null, "{checked}");
+    test_support::assert_return_documented("vhostuser_socket", &[created, checked]);
     std::fs::remove_dir_all(&work).unwrap();
 }

@@ -10,6 +10,7 @@
 //! rather than reporting every port as broken.
 
 mod accounts;
+pub(crate) mod catalogue;
 mod domains;
 mod ovs;
 mod pairs;
@@ -20,282 +21,18 @@ mod sockets;
 mod sources;
 
 #[cfg(test)]
+mod coverage;
+#[cfg(test)]
 pub(crate) mod fixture;
-
-use serde::Serialize;
 
 use super::facts::{Expected, Facts, PathFacts};
 use super::finding::{Finding, Severity};
 use super::pairing::Pair;
+use crate::identity::LibvirtId;
 
-/// One row of the catalogue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Check {
-    /// Stable, `snake_case`; what `checks` / `skip_checks` select.
-    pub id: &'static str,
-    /// The highest severity the check reports.
-    pub severity: Severity,
-    pub title: &'static str,
-}
-
-const fn check(id: &'static str, severity: Severity, title: &'static str) -> Check {
-    Check {
-        id,
-        severity,
-        title,
-    }
-}
+pub use catalogue::{CATALOGUE, Check, CheckId};
 
 use Severity::{Critical, Error, Info, Warning};
-
-/// Every check, in the order `run` reports them.
-pub const CATALOGUE: &[Check] = &[
-    // Sources.
-    check(
-        "ovsdb_unavailable",
-        Critical,
-        "Open vSwitch's database could not be read",
-    ),
-    check(
-        "libvirt_unavailable",
-        Warning,
-        "libvirt's domains could not be listed",
-    ),
-    check(
-        "source_unavailable",
-        Warning,
-        "another source of facts could not be read",
-    ),
-    check(
-        "sysconfig_unreadable",
-        Error,
-        "/etc/sysconfig/openvswitch (OVS_USER_ID) could not be read or parsed",
-    ),
-    // Open vSwitch's own settings.
-    check(
-        "dpdk_not_initialized",
-        Error,
-        "DPDK is not initialised (dpdk_initialized false or dpdk-init not true/try)",
-    ),
-    check(
-        "client_type_unsupported",
-        Error,
-        "this ovs-vswitchd does not offer dpdkvhostuserclient in iface_types",
-    ),
-    check(
-        "vhost_sock_dir_invalid",
-        Error,
-        "other_config:vhost-sock-dir is absolute or contains '..'",
-    ),
-    check(
-        "interface_error",
-        Error,
-        "an OvS vhost-user interface has its error column set",
-    ),
-    // Accounts and groups.
-    check(
-        "ovs_runs_as_root",
-        Info,
-        "OVS_USER_ID is unset or root: Open vSwitch runs as root",
-    ),
-    check(
-        "ovs_user_missing",
-        Error,
-        "the user of OVS_USER_ID does not exist",
-    ),
-    check(
-        "ovs_group_missing",
-        Error,
-        "the group of OVS_USER_ID does not exist",
-    ),
-    check(
-        "ovs_user_not_in_group",
-        Error,
-        "the user of OVS_USER_ID is not a member of its group",
-    ),
-    check(
-        "hugetlbfs_missing",
-        Error,
-        "the shared group (hugetlbfs) does not exist",
-    ),
-    check(
-        "hugetlbfs_gid",
-        Warning,
-        "the shared group's GID differs from the containers' (42477)",
-    ),
-    check(
-        "gid_collision",
-        Error,
-        "the expected GID (42477) belongs to another group",
-    ),
-    check(
-        "group_mismatch",
-        Error,
-        "OVS_USER_ID's group, qemu.conf's group and the socket directory's group disagree",
-    ),
-    // qemu.conf.
-    check(
-        "qemu_conf_unreadable",
-        Error,
-        "qemu.conf could not be read or parsed",
-    ),
-    check(
-        "qemu_conf_duplicate",
-        Error,
-        "a key is set more than once in qemu.conf (error for user/group, else warning)",
-    ),
-    check(
-        "qemu_conf_group_unset",
-        Error,
-        "qemu.conf has no active group setting",
-    ),
-    // Directories.
-    check(
-        "socket_dir_missing",
-        Error,
-        "the vhost-user socket directory does not exist",
-    ),
-    check(
-        "socket_dir_not_directory",
-        Error,
-        "the socket directory is a symlink, a file or something else",
-    ),
-    check(
-        "socket_dir_owner",
-        Error,
-        "the socket directory has the wrong owner",
-    ),
-    check(
-        "socket_dir_group",
-        Error,
-        "the socket directory has the wrong group",
-    ),
-    check(
-        "socket_dir_mode",
-        Error,
-        "the socket directory has the wrong mode",
-    ),
-    check(
-        "socket_dir_selinux",
-        Error,
-        "the socket directory has the wrong SELinux type",
-    ),
-    check(
-        "socket_dir_in_ovs_rundir",
-        Warning,
-        "the client-mode socket directory is inside Open vSwitch's run directory",
-    ),
-    check(
-        "ovs_dirs_ownership",
-        Error,
-        "Open vSwitch's own directories are not owned by OVS_USER_ID, so it cannot start as that user",
-    ),
-    check(
-        "hugepages_permissions",
-        Warning,
-        "/dev/hugepages is missing or not usable by Open vSwitch's group",
-    ),
-    check(
-        "ovs_rundir_access",
-        Warning,
-        "QEMU cannot reach the legacy sockets in Open vSwitch's run directory",
-    ),
-    // Running processes.
-    check(
-        "vswitchd_stale_ids",
-        Error,
-        "a running ovs-vswitchd/ovsdb-server does not run with OVS_USER_ID (not restarted)",
-    ),
-    check(
-        "qemu_stale_ids",
-        Warning,
-        "a running QEMU lacks qemu.conf's group (started before the change)",
-    ),
-    // Ports, domains and the pairing between them.
-    check(
-        "restart_cuts_vms",
-        Error,
-        "restarting Open vSwitch would cut running VMs on dpdkvhostuser ports",
-    ),
-    check(
-        "legacy_port",
-        Warning,
-        "an OvS interface still has the deprecated type dpdkvhostuser",
-    ),
-    check(
-        "mode_mismatch",
-        Error,
-        "OvS type and libvirt/QEMU mode do not pair (both clients or both servers)",
-    ),
-    check(
-        "path_mismatch",
-        Error,
-        "OvS and libvirt/QEMU use different socket paths for the same port",
-    ),
-    check(
-        "orphan_ovs_port",
-        Warning,
-        "an OvS vhost-user interface no domain uses (warning for dpdkvhostuser, else info)",
-    ),
-    check(
-        "orphan_domain_interface",
-        Error,
-        "a domain's vhostuser interface no OvS interface serves",
-    ),
-    check(
-        "orphan_qemu_socket",
-        Warning,
-        "a running QEMU's vhost-user socket neither OvS nor libvirt describes",
-    ),
-    check(
-        "not_connected",
-        Error,
-        "an OvS interface whose VM runs is not connected",
-    ),
-    // Sockets.
-    check(
-        "socket_missing",
-        Error,
-        "the socket of a port whose VM runs does not exist",
-    ),
-    check(
-        "socket_not_a_socket",
-        Error,
-        "a socket path is taken by something that is not a socket",
-    ),
-    check(
-        "socket_group",
-        Error,
-        "a client-mode socket Open vSwitch (non-root) cannot open: wrong group or no group rw",
-    ),
-    check(
-        "legacy_socket_access",
-        Warning,
-        "a dpdkvhostuser socket QEMU (non-root) cannot open: wrong group or no group rw",
-    ),
-    check("stale_socket", Warning, "a socket nobody listens on"),
-    check(
-        "socket_path_too_long",
-        Error,
-        "a socket path of 108 bytes or more (sun_path limit)",
-    ),
-    // Domains.
-    check(
-        "legacy_domain",
-        Warning,
-        "a domain still uses mode='client' or a socket in OvS's run directory",
-    ),
-    check(
-        "shared_memory_missing",
-        Error,
-        "a domain with vhostuser interfaces has no shared memory",
-    ),
-    check(
-        "domain_hugepages_missing",
-        Info,
-        "a domain with vhostuser interfaces is not backed by hugepages",
-    ),
-];
 
 /// Runs every check, in catalogue order.
 #[must_use]
@@ -344,8 +81,7 @@ struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn new(facts: &'a Facts, expected: &'a Expected, pairs: &'a [Pair]) -> Ctx<'a> {
-        let readable =
-            facts.sysconfig.error.is_none() && !facts.unavailable.contains_key("sysconfig");
+        let readable = facts.sysconfig.error.is_none();
         Ctx {
             facts,
             expected,
@@ -366,7 +102,11 @@ impl<'a> Ctx<'a> {
 
     /// Whether QEMU runs as root (qemu.conf `user = "root"` or `"+0"`).
     fn qemu_runs_as_root(&self) -> bool {
-        matches!(self.facts.qemu_conf.user.as_deref(), Some("root" | "+0"))
+        self.facts
+            .qemu_conf
+            .user
+            .as_deref()
+            .is_some_and(|user| user == "root" || LibvirtId::parse(user) == LibvirtId::Numeric(0))
     }
 
     /// The rundir as the expected options give it.
@@ -375,19 +115,15 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Adds a finding; in debug builds, refuses an id the catalogue does not list.
+/// Adds a finding.
 fn push(
     out: &mut Vec<Finding>,
-    id: &'static str,
+    id: CheckId,
     severity: Severity,
     subject: impl Into<String>,
     message: impl Into<String>,
     fix: impl Into<String>,
 ) {
-    debug_assert!(
-        CATALOGUE.iter().any(|c| c.id == id),
-        "check id {id} is not in the catalogue"
-    );
     out.push(Finding::new(id, severity, subject, message, fix));
 }
 
@@ -443,7 +179,7 @@ fn group_or_other_rw(mode: u32) -> (bool, bool) {
 
 /// A short list of names for a message: the first ten, then how many more.
 fn short_list(names: &[String]) -> String {
-    const SHOWN: usize = 10;
+    const SHOWN: usize = crate::SAMPLE_SIZE;
     if names.len() <= SHOWN {
         names.join(", ")
     } else {
@@ -462,6 +198,8 @@ mod tests {
 
     use super::fixture::{self, healthy, ids_of, run_on};
     use super::*;
+    use crate::OvsType;
+    use crate::libvirt::SourceMode;
 
     #[test]
     fn catalogue_ids_are_unique_snake_case() {
@@ -469,7 +207,9 @@ mod tests {
         for c in CATALOGUE {
             assert!(seen.insert(c.id), "duplicate id {}", c.id);
             assert!(
-                c.id.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'),
+                c.id.as_str()
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch == '_'),
                 "{} is not snake_case",
                 c.id
             );
@@ -493,7 +233,7 @@ mod tests {
         // A node broken in many ways at once: every finding is in the catalogue, no finding is
         // louder than its row, and each says what, why and how to fix it.
         let (mut facts, expected) = healthy();
-        facts.ovs.as_mut().unwrap().interfaces[0].kind = "dpdkvhostuser".into();
+        facts.ovs.as_mut().unwrap().interfaces[0].kind = OvsType::DpdkVhostUser;
         facts.qemu_conf.group = Some("qemu".into());
         facts.accounts.qemu_group_gid = Some(107);
         facts.socket_dir.mode = Some(0o755);
@@ -531,7 +271,7 @@ mod tests {
     #[test]
     fn run_is_deterministic() {
         let (mut facts, expected) = healthy();
-        facts.ovs.as_mut().unwrap().interfaces[1].kind = "dpdkvhostuser".into();
+        facts.ovs.as_mut().unwrap().interfaces[1].kind = OvsType::DpdkVhostUser;
         assert_eq!(run_on(&facts, &expected), run_on(&facts, &expected));
     }
 
@@ -572,7 +312,7 @@ mod tests {
     fn legacy_domains_are_sorted_and_unique() {
         let (mut facts, _) = healthy();
         let domains = facts.domains.as_mut().unwrap();
-        domains[1].interfaces[0].mode = Some("client".into());
+        domains[1].interfaces[0].mode = Some(SourceMode::Client);
         domains[0].interfaces[0].path = Some("/run/openvswitch/vhu1".into());
         assert_eq!(
             legacy_domains(&facts, "/var/run/openvswitch"),

@@ -2,22 +2,23 @@
 //! is recorded in `Facts::unavailable` and the rest is still collected.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
+use super::domains::{self, LibvirtSource};
 use super::facts::{
-    AccountFacts, DomainFacts, Expected, Facts, OvsFacts, OvsInterface, PathFacts, QemuConfFacts,
-    SocketFacts, SysconfigFacts,
+    AccountFacts, Expected, Facts, OvsFacts, OvsInterface, PathFacts, QemuConfFacts, SocketFacts,
+    SysconfigFacts,
 };
-use super::pairing::{CLIENT_TYPE, LEGACY_TYPE, ovs_socket_path};
-use crate::identity;
+use super::pairing::ovs_socket_path;
+use crate::identity::LibvirtId;
+use crate::nofollow::Kind;
 use crate::ovsdb::{Atom, Client, Condition, Error, Operation, Row, Uuid};
 use crate::procfs::processes_named;
 use crate::qemu_procs::qemu_processes;
 use crate::unix_sockets::sockets_in_use;
+use crate::{OvsType, identity, selinux};
 use crate::{qemu_conf, sysconfig};
 
 /// Where to read from; the module's options.
@@ -29,18 +30,17 @@ pub struct Sources {
     pub sysconfig: String,
     pub hugepages: String,
     pub proc_root: String,
+    /// Where `/sys` is (for whether SELinux is enabled).
+    pub sys_root: String,
+    pub libvirt: LibvirtSource,
 }
 
-/// Collects everything except the libvirt domains, which the caller adds (they come from
-/// virsh or a directory, see `crate::libvirt`).
+/// Collects everything: each source that cannot be read is recorded in `unavailable` with
+/// why, and so is each domain that cannot be parsed (as `domain <name>`).
 #[must_use]
-pub fn collect(
-    sources: &Sources,
-    expected: &Expected,
-    domains: Result<Vec<DomainFacts>, String>,
-) -> Facts {
+pub fn collect(sources: &Sources, expected: &Expected) -> Facts {
     let mut facts = Facts {
-        selinux_enabled: Path::new("/sys/fs/selinux/enforce").exists(),
+        selinux_enabled: selinux::enabled_under(Path::new(&sources.sys_root)),
         ..Facts::default()
     };
     match ovs(&sources.ovsdb, sources.timeout) {
@@ -49,11 +49,15 @@ pub fn collect(
             facts.unavailable.insert("ovsdb".into(), e.to_string());
         }
     }
-    match domains {
+    let read = domains::read(&sources.libvirt, sources.timeout);
+    match read.domains {
         Ok(domains) => facts.domains = Some(domains),
         Err(e) => {
             facts.unavailable.insert("libvirt".into(), e);
         }
+    }
+    for (name, why) in read.broken {
+        facts.unavailable.insert(format!("domain {name}"), why);
     }
     let proc_root = Path::new(&sources.proc_root);
     facts.qemus = qemu_processes(proc_root);
@@ -73,13 +77,15 @@ pub fn collect(
 /// transaction.
 pub fn ovs(address: &str, timeout: Duration) -> Result<OvsFacts, Error> {
     let mut client = Client::connect(address, timeout)?;
-    let by_type = |kind: &str| Operation::select("Interface", &[Condition::eq("type", kind)], &[]);
+    let by_type = |kind: OvsType| {
+        Operation::select("Interface", &[Condition::eq("type", kind.as_str())], &[])
+    };
     let results = client.transact(
         "Open_vSwitch",
         &[
             Operation::select("Open_vSwitch", &[], &[]),
-            by_type(LEGACY_TYPE),
-            by_type(CLIENT_TYPE),
+            by_type(OvsType::DpdkVhostUser),
+            by_type(OvsType::DpdkVhostUserClient),
             Operation::select("Port", &[], &["_uuid", "name", "interfaces", "tag"]),
             Operation::select("Bridge", &[], &["_uuid", "name", "ports"]),
         ],
@@ -104,7 +110,7 @@ pub fn ovs(address: &str, timeout: Duration) -> Result<OvsFacts, Error> {
         let options = row.string_map("options")?;
         interfaces.push(OvsInterface {
             name: row.string("name")?.to_owned(),
-            kind: row.string("type")?.to_owned(),
+            kind: ovs_type(row)?,
             bridge: port
                 .and_then(|p| p.uuid().ok())
                 .and_then(|u| bridge_of.get(u).cloned()),
@@ -130,6 +136,16 @@ pub fn ovs(address: &str, timeout: Duration) -> Result<OvsFacts, Error> {
     })
 }
 
+/// The `type` of an interface row selected by its type.
+fn ovs_type(row: &Row) -> Result<OvsType, Error> {
+    let text = row.string("type")?;
+    OvsType::parse(text).ok_or_else(|| Error::Column {
+        column: "type".to_owned(),
+        expected: "dpdkvhostuser or dpdkvhostuserclient",
+        found: text.to_owned(),
+    })
+}
+
 /// An optional integer column (an empty set when unset).
 fn integer(row: &Row, column: &str) -> Option<i64> {
     match row.get(column)?.optional()? {
@@ -148,51 +164,17 @@ pub fn path_facts(path: &str, with_selinux: bool) -> PathFacts {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return facts;
     };
-    let kind = meta.file_type();
     facts.exists = true;
-    facts.kind = Some(
-        if kind.is_symlink() {
-            "symlink"
-        } else if kind.is_dir() {
-            "directory"
-        } else if kind.is_file() {
-            "file"
-        } else if std::os::unix::fs::FileTypeExt::is_socket(&kind) {
-            "socket"
-        } else {
-            "other"
-        }
-        .to_owned(),
-    );
+    facts.kind = Some(Kind::of_file_type(meta.file_type()));
     facts.uid = Some(meta.uid());
     facts.gid = Some(meta.gid());
     facts.owner = Some(identity::user_name(meta.uid()));
     facts.group = Some(identity::group_name(meta.gid()));
     facts.mode = Some(meta.mode() & 0o7777);
     if with_selinux {
-        facts.setype = selinux_type(path);
+        facts.setype = selinux::type_of_path(Path::new(path));
     }
     facts
-}
-
-/// The type field of a path's SELinux context, without following a link.
-fn selinux_type(path: &str) -> Option<String> {
-    let path = CString::new(Path::new(path).as_os_str().as_bytes()).ok()?;
-    let mut buf = [0u8; 512];
-    // SAFETY: the strings are NUL-terminated and buf is valid for buf.len() bytes.
-    let len = unsafe {
-        libc::lgetxattr(
-            path.as_ptr(),
-            c"security.selinux".as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    let len = usize::try_from(len).ok()?;
-    let context = String::from_utf8_lossy(&buf[..len])
-        .trim_end_matches('\0')
-        .to_owned();
-    context.split(':').nth(2).map(str::to_owned)
 }
 
 fn qemu_conf_facts(path: &str) -> QemuConfFacts {
@@ -247,7 +229,7 @@ fn sysconfig_facts(path: &str) -> SysconfigFacts {
 /// `OVS_USER_ID`'s user and group do not own: the daemons, started as that user, fail on them.
 /// One level deep keeps it cheap; a few examples are enough to name the problem.
 fn foreign_in_ovs_paths(facts: &Facts, expected: &Expected) -> Vec<PathFacts> {
-    const SHOWN: usize = 10;
+    const SHOWN: usize = crate::SAMPLE_SIZE;
     let (Some(uid), Some(gid)) = (facts.accounts.ovs_uid, facts.accounts.ovs_group_gid) else {
         return Vec::new();
     };
@@ -279,9 +261,10 @@ fn foreign_in_ovs_paths(facts: &Facts, expected: &Expected) -> Vec<PathFacts> {
 
 /// A group by name or number, as qemu.conf and `OVS_USER_ID` may give it.
 fn gid_of(spec: &str) -> Option<u32> {
-    identity::resolve_group(spec.trim_start_matches('+'))
-        .ok()
-        .map(|g| g.gid)
+    match LibvirtId::parse(spec) {
+        LibvirtId::Numeric(gid) => Some(gid),
+        LibvirtId::Name(name) => identity::resolve_group(name).ok().map(|g| g.gid),
+    }
 }
 
 fn accounts(facts: &Facts, expected: &Expected) -> AccountFacts {
@@ -346,7 +329,7 @@ fn sockets(facts: &Facts, expected: &Expected, proc_root: &Path) -> BTreeMap<Str
             .filter_map(Result::ok)
             .map(|e| entry(e.path().to_string_lossy().into_owned()));
         for (path, socket) in found {
-            if socket.file.kind.as_deref() == Some("socket") {
+            if socket.file.kind == Some(Kind::Socket) {
                 sockets.entry(path).or_insert(socket);
             }
         }

@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::OvsType;
+use crate::libvirt::SourceMode;
+use crate::nofollow::Kind;
 use crate::procfs::Process;
 use crate::qemu_conf::Duplicate;
 use crate::qemu_procs::QemuProcess;
@@ -61,11 +64,11 @@ pub struct OvsFacts {
     pub interfaces: Vec<OvsInterface>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OvsInterface {
     pub name: String,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: OvsType,
     pub bridge: Option<String>,
     pub port: Option<String>,
     pub tag: Option<i64>,
@@ -82,7 +85,7 @@ pub struct PathFacts {
     pub path: String,
     pub exists: bool,
     /// `socket`, `directory`, `symlink`, `file`, `other`.
-    pub kind: Option<String>,
+    pub kind: Option<Kind>,
     pub owner: Option<String>,
     pub group: Option<String>,
     pub uid: Option<u32>,
@@ -114,7 +117,7 @@ pub struct DomainInterface {
     pub mac: Option<String>,
     pub path: Option<String>,
     /// libvirt's `mode`: QEMU's role, `server` or `client`.
-    pub mode: Option<String>,
+    pub mode: Option<SourceMode>,
     pub target: Option<String>,
 }
 

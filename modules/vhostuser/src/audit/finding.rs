@@ -2,32 +2,13 @@
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-    Critical,
-}
-
-impl Severity {
-    #[must_use]
-    pub fn parse(text: &str) -> Option<Severity> {
-        match text {
-            "info" => Some(Severity::Info),
-            "warning" => Some(Severity::Warning),
-            "error" => Some(Severity::Error),
-            "critical" => Some(Severity::Critical),
-            _ => None,
-        }
-    }
-}
+use super::checks::catalogue::CheckId;
+pub use super::severity::Severity;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// The check's stable id.
-    pub id: &'static str,
+    pub id: CheckId,
     pub severity: Severity,
     /// What it is about: an interface, a domain, a path, a setting.
     pub subject: String,
@@ -39,7 +20,7 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(
-        id: &'static str,
+        id: CheckId,
         severity: Severity,
         subject: impl Into<String>,
         message: impl Into<String>,
@@ -59,7 +40,7 @@ impl Finding {
 /// grows with the number of distinct problems, not with the number of ports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FindingGroup {
-    pub id: &'static str,
+    pub id: CheckId,
     pub severity: Severity,
     /// Every subject, in the order the checks reported them.
     pub subjects: Vec<String>,
@@ -74,7 +55,7 @@ pub struct FindingGroup {
 #[must_use]
 pub fn group(findings: &[Finding]) -> Vec<FindingGroup> {
     let mut groups: Vec<FindingGroup> = Vec::new();
-    let mut index: std::collections::HashMap<(&'static str, Severity), usize> =
+    let mut index: std::collections::HashMap<(CheckId, Severity), usize> =
         std::collections::HashMap::new();
     for f in findings {
         if let Some(&i) = index.get(&(f.id, f.severity)) {
@@ -97,7 +78,7 @@ pub fn group(findings: &[Finding]) -> Vec<FindingGroup> {
 mod tests {
     use super::*;
 
-    fn finding(id: &'static str, severity: Severity, subject: &str) -> Finding {
+    fn finding(id: CheckId, severity: Severity, subject: &str) -> Finding {
         Finding::new(
             id,
             severity,
@@ -110,18 +91,18 @@ mod tests {
     #[test]
     fn one_group_per_check_and_severity_in_first_seen_order() {
         let findings = [
-            finding("legacy_port", Severity::Warning, "vhu0"),
-            finding("not_connected", Severity::Error, "vhu0"),
-            finding("legacy_port", Severity::Warning, "vhu1"),
-            finding("not_connected", Severity::Warning, "vhu2"),
-            finding("legacy_port", Severity::Warning, "vhu2"),
+            finding(CheckId::LegacyPort, Severity::Warning, "vhu0"),
+            finding(CheckId::NotConnected, Severity::Error, "vhu0"),
+            finding(CheckId::LegacyPort, Severity::Warning, "vhu1"),
+            finding(CheckId::NotConnected, Severity::Warning, "vhu2"),
+            finding(CheckId::LegacyPort, Severity::Warning, "vhu2"),
         ];
         let groups = group(&findings);
         let shape: Vec<(&str, Severity, Vec<&str>)> = groups
             .iter()
             .map(|g| {
                 (
-                    g.id,
+                    g.id.as_str(),
                     g.severity,
                     g.subjects.iter().map(String::as_str).collect(),
                 )

@@ -3,9 +3,11 @@
 
 pub mod checks;
 pub mod collect;
+pub mod domains;
 pub mod facts;
 pub mod finding;
 pub mod pairing;
+pub mod severity;
 pub mod verdict;
 
 pub use facts::Facts;

@@ -7,9 +7,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::facts::{DomainInterface, Facts, OvsInterface};
-
-pub const CLIENT_TYPE: &str = "dpdkvhostuserclient";
-pub const LEGACY_TYPE: &str = "dpdkvhostuser";
+use crate::OvsType;
+use crate::libvirt::SourceMode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,7 +30,7 @@ pub enum Verdict {
 pub struct OvsSide {
     pub interface: String,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: OvsType,
     pub path: String,
     pub status: Option<String>,
 }
@@ -40,7 +39,7 @@ pub struct OvsSide {
 pub struct LibvirtSide {
     pub domain: String,
     pub running: bool,
-    pub mode: Option<String>,
+    pub mode: Option<SourceMode>,
     pub path: Option<String>,
     pub mac: Option<String>,
     pub target: Option<String>,
@@ -62,11 +61,27 @@ pub struct Pair {
     pub verdict: Verdict,
 }
 
+impl Pair {
+    /// The VM on the pair, if one runs: the running domain's name, else the QEMU's guest or
+    /// pid.
+    #[must_use]
+    pub fn running_vm(&self) -> Option<String> {
+        if let Some(l) = self.libvirt.as_ref().filter(|l| l.running) {
+            return Some(l.domain.clone());
+        }
+        self.qemu.as_ref().map(|q| {
+            q.guest
+                .clone()
+                .unwrap_or_else(|| format!("QEMU pid {}", q.pid))
+        })
+    }
+}
+
 /// The socket an OvS interface uses: the server path for `dpdkvhostuserclient`, and
 /// `<rundir>/<vhost-sock-dir>/<name>` for `dpdkvhostuser`.
 #[must_use]
 pub fn ovs_socket_path(iface: &OvsInterface, rundir: &str, vhost_sock_dir: Option<&str>) -> String {
-    if iface.kind == CLIENT_TYPE {
+    if iface.kind.is_client() {
         return iface.server_path.clone().unwrap_or_default();
     }
     let mut path = rundir.trim_end_matches('/').to_owned();
@@ -77,16 +92,6 @@ pub fn ovs_socket_path(iface: &OvsInterface, rundir: &str, vhost_sock_dir: Optio
     path.push('/');
     path.push_str(&iface.name);
     path
-}
-
-/// The OvS type a libvirt `mode` pairs with: QEMU the server means OvS the client.
-#[must_use]
-pub fn ovs_type_for_mode(mode: &str) -> Option<&'static str> {
-    match mode {
-        "server" => Some(CLIENT_TYPE),
-        "client" => Some(LEGACY_TYPE),
-        _ => None,
-    }
 }
 
 fn basename(path: &str) -> &str {
@@ -108,7 +113,7 @@ pub fn pair(facts: &Facts, rundir: &str) -> Vec<Pair> {
         .map(|i| Pair {
             ovs: Some(OvsSide {
                 interface: i.name.clone(),
-                kind: i.kind.clone(),
+                kind: i.kind,
                 path: ovs_socket_path(i, rundir, sock_dir),
                 status: i.status.get("status").cloned(),
             }),
@@ -155,7 +160,7 @@ fn attach_libvirt(
     let side = LibvirtSide {
         domain: domain.to_owned(),
         running,
-        mode: iface.mode.clone(),
+        mode: iface.mode,
         path: iface.path.clone(),
         mac: iface.mac.clone(),
         target: iface.target.clone(),
@@ -222,8 +227,8 @@ fn judge(pair: &Pair) -> Verdict {
     let qemu_server = pair.qemu.as_ref().map(|q| q.server).or_else(|| {
         pair.libvirt
             .as_ref()
-            .and_then(|l| l.mode.as_deref())
-            .map(|m| m == "server")
+            .and_then(|l| l.mode)
+            .map(|m| m == SourceMode::Server)
     });
     let qemu_path = pair
         .qemu
@@ -234,7 +239,7 @@ fn judge(pair: &Pair) -> Verdict {
         return Verdict::OrphanOvs;
     }
     if let Some(server) = qemu_server {
-        if server != (ovs.kind == CLIENT_TYPE) {
+        if server != ovs.kind.is_client() {
             return Verdict::MismatchedMode;
         }
     }
@@ -243,3 +248,6 @@ fn judge(pair: &Pair) -> Verdict {
     }
     Verdict::Matched
 }
+
+#[cfg(test)]
+mod tests;

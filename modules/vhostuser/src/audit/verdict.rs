@@ -2,13 +2,14 @@
 //! `dpdkvhostuserclient`, and what still runs on the legacy mode.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use serde::Serialize;
 
-use super::checks::legacy_domains;
+use super::checks::{CATALOGUE, CheckId, legacy_domains};
 use super::facts::Facts;
 use super::finding::{Finding, Severity};
-use super::pairing::{self, CLIENT_TYPE, LEGACY_TYPE, Pair};
+use super::pairing::{self, Pair};
 
 /// Open vSwitch's run directory when the facts did not record one.
 pub const DEFAULT_OVS_RUNDIR: &str = "/var/run/openvswitch";
@@ -23,37 +24,52 @@ pub const DEFAULT_OVS_RUNDIR: &str = "/var/run/openvswitch";
 /// warning and so never blocks; `qemu_conf_duplicate` blocks only at error, i.e. for
 /// `user`/`group`.) Port-level problems (legacy ports, mismatches, disconnected ports) do
 /// not block: they are what migrating fixes.
-pub const READINESS: &[&str] = &[
-    "ovsdb_unavailable",
-    "sysconfig_unreadable",
-    "dpdk_not_initialized",
-    "client_type_unsupported",
-    "vhost_sock_dir_invalid",
-    "ovs_user_missing",
-    "ovs_group_missing",
-    "ovs_user_not_in_group",
-    "hugetlbfs_missing",
-    "hugetlbfs_gid",
-    "gid_collision",
-    "group_mismatch",
-    "vswitchd_stale_ids",
-    "ovs_dirs_ownership",
-    "qemu_conf_unreadable",
-    "qemu_conf_duplicate",
-    "qemu_conf_group_unset",
-    "socket_dir_missing",
-    "socket_dir_not_directory",
-    "socket_dir_owner",
-    "socket_dir_group",
-    "socket_dir_mode",
-    "socket_dir_selinux",
-];
+/// Derived from the catalogue's `blocks_readiness` column, in catalogue order.
+pub static READINESS: LazyLock<Vec<CheckId>> = LazyLock::new(|| {
+    CATALOGUE
+        .iter()
+        .filter(|c| c.blocks_readiness)
+        .map(|c| c.id)
+        .collect()
+});
+
+/// The node's vhost-user mode, from its Open vSwitch interfaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeMode {
+    /// Every interface is `dpdkvhostuserclient`.
+    Client,
+    /// Every interface is `dpdkvhostuser`.
+    Legacy,
+    /// Some of each.
+    Mixed,
+    /// No vhost-user interface.
+    None,
+}
+
+impl NodeMode {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NodeMode::Client => "client",
+            NodeMode::Legacy => "legacy",
+            NodeMode::Mixed => "mixed",
+            NodeMode::None => "none",
+        }
+    }
+}
+
+impl std::fmt::Display for NodeMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {
     /// From Open vSwitch's vhost-user interfaces: `client` (all `dpdkvhostuserclient`),
     /// `legacy` (all `dpdkvhostuser`), `mixed`, or `none`.
-    pub mode: &'static str,
+    pub mode: NodeMode,
     pub ready_for_client_mode: bool,
     /// The `dpdkvhostuser` interfaces, sorted.
     pub legacy_ports: Vec<String>,
@@ -68,21 +84,10 @@ pub struct Verdict {
     pub blockers: Vec<String>,
 }
 
-/// Severity as the findings spell it.
-#[must_use]
-pub fn severity_name(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Info => "info",
-        Severity::Warning => "warning",
-        Severity::Error => "error",
-        Severity::Critical => "critical",
-    }
-}
-
 /// Whether a finding keeps the node from being ready for client mode.
 #[must_use]
 pub fn blocks_readiness(finding: &Finding) -> bool {
-    finding.severity >= Severity::Error && READINESS.contains(&finding.id)
+    finding.severity >= Severity::Error && finding.id.blocks_readiness()
 }
 
 #[must_use]
@@ -91,19 +96,19 @@ pub fn verdict(facts: &Facts, pairs: &[Pair], findings: &[Finding]) -> Verdict {
         .ovs
         .as_ref()
         .map_or(&[][..], |o| o.interfaces.as_slice());
-    let client = interfaces.iter().any(|i| i.kind == CLIENT_TYPE);
+    let client = interfaces.iter().any(|i| i.kind.is_client());
     let mut legacy_ports: Vec<String> = interfaces
         .iter()
-        .filter(|i| i.kind == LEGACY_TYPE)
+        .filter(|i| i.kind.is_legacy())
         .map(|i| i.name.clone())
         .collect();
     legacy_ports.sort();
     legacy_ports.dedup();
     let mode = match (client, !legacy_ports.is_empty()) {
-        (true, true) => "mixed",
-        (true, false) => "client",
-        (false, true) => "legacy",
-        (false, false) => "none",
+        (true, true) => NodeMode::Mixed,
+        (true, false) => NodeMode::Client,
+        (false, true) => NodeMode::Legacy,
+        (false, false) => NodeMode::None,
     };
     let rundir = if facts.ovs_rundir.path.is_empty() {
         DEFAULT_OVS_RUNDIR
@@ -119,20 +124,13 @@ pub fn verdict(facts: &Facts, pairs: &[Pair], findings: &[Finding]) -> Verdict {
             )
         })
         .count();
-    let mut counts: BTreeMap<&'static str, usize> = [
-        Severity::Info,
-        Severity::Warning,
-        Severity::Error,
-        Severity::Critical,
-    ]
-    .into_iter()
-    .map(|s| (severity_name(s), 0))
-    .collect();
+    let mut counts: BTreeMap<&'static str, usize> =
+        Severity::ALL.into_iter().map(|s| (s.as_str(), 0)).collect();
     let mut blockers = BTreeSet::new();
     for finding in findings {
-        *counts.entry(severity_name(finding.severity)).or_default() += 1;
+        *counts.entry(finding.severity.as_str()).or_default() += 1;
         if blocks_readiness(finding) {
-            blockers.insert(finding.id.to_owned());
+            blockers.insert(finding.id.as_str().to_owned());
         }
     }
     Verdict {
@@ -151,7 +149,9 @@ pub fn verdict(facts: &Facts, pairs: &[Pair], findings: &[Finding]) -> Verdict {
 mod tests {
     use super::super::checks::{self, CATALOGUE};
     use super::*;
+    use crate::OvsType;
     use crate::audit::facts::{Expected, OvsFacts};
+    use crate::libvirt::SourceMode;
 
     use crate::audit::pairing::pair;
 
@@ -164,9 +164,38 @@ mod tests {
     }
 
     #[test]
-    fn readiness_ids_are_in_the_catalogue() {
-        for id in READINESS {
-            assert!(CATALOGUE.iter().any(|c| c.id == *id), "{id}");
+    fn readiness_is_what_the_doc_comment_lists() {
+        let ids: Vec<&str> = READINESS.iter().map(|id| id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "ovsdb_unavailable",
+                "sysconfig_unreadable",
+                "dpdk_not_initialized",
+                "client_type_unsupported",
+                "vhost_sock_dir_invalid",
+                "ovs_user_missing",
+                "ovs_group_missing",
+                "ovs_user_not_in_group",
+                "hugetlbfs_missing",
+                "hugetlbfs_gid",
+                "gid_collision",
+                "group_mismatch",
+                "qemu_conf_unreadable",
+                "qemu_conf_duplicate",
+                "qemu_conf_group_unset",
+                "socket_dir_missing",
+                "socket_dir_not_directory",
+                "socket_dir_owner",
+                "socket_dir_group",
+                "socket_dir_mode",
+                "socket_dir_selinux",
+                "ovs_dirs_ownership",
+                "vswitchd_stale_ids",
+            ]
+        );
+        for check in CATALOGUE {
+            assert_eq!(READINESS.contains(&check.id), check.id.blocks_readiness());
         }
     }
 
@@ -174,7 +203,7 @@ mod tests {
     fn healthy_client_node_is_ready() {
         let (facts, expected) = node();
         let v = judge(&facts, &expected);
-        assert_eq!(v.mode, "client");
+        assert_eq!(v.mode, NodeMode::Client);
         assert!(v.ready_for_client_mode, "{:?}", v.blockers);
         assert!(v.blockers.is_empty());
         assert!(v.legacy_ports.is_empty() && v.legacy_domains.is_empty());
@@ -190,16 +219,16 @@ mod tests {
     fn legacy_node() {
         let (mut facts, expected) = node();
         for iface in &mut facts.ovs.as_mut().unwrap().interfaces {
-            iface.kind = LEGACY_TYPE.into();
+            iface.kind = OvsType::DpdkVhostUser;
         }
         for domain in facts.domains.as_mut().unwrap() {
-            domain.interfaces[0].mode = Some("client".into());
+            domain.interfaces[0].mode = Some(SourceMode::Client);
         }
         for qemu in &mut facts.qemus {
             qemu.vhost_user[0].server = false;
         }
         let v = judge(&facts, &expected);
-        assert_eq!(v.mode, "legacy");
+        assert_eq!(v.mode, NodeMode::Legacy);
         assert_eq!(v.legacy_ports, vec!["vhu1", "vhu2"]);
         assert_eq!(
             v.legacy_domains,
@@ -217,7 +246,7 @@ mod tests {
         let (mut facts, expected) = node();
         make_first_legacy(&mut facts);
         let v = judge(&facts, &expected);
-        assert_eq!(v.mode, "mixed");
+        assert_eq!(v.mode, NodeMode::Mixed);
         assert_eq!(v.legacy_ports, vec!["vhu1"]);
         assert_eq!(v.legacy_domains, vec!["instance-00000001"]);
         assert_eq!(v.mismatches, 0);
@@ -230,7 +259,7 @@ mod tests {
         facts.domains = Some(Vec::new());
         facts.qemus.clear();
         let v = judge(&facts, &expected);
-        assert_eq!(v.mode, "none");
+        assert_eq!(v.mode, NodeMode::None);
         assert!(v.ready_for_client_mode);
     }
 
@@ -240,7 +269,7 @@ mod tests {
         facts.ovs = None;
         facts.unavailable.insert("ovsdb".into(), "refused".into());
         let v = judge(&facts, &expected);
-        assert_eq!(v.mode, "none");
+        assert_eq!(v.mode, NodeMode::None);
         assert!(!v.ready_for_client_mode);
         assert_eq!(v.blockers, vec!["ovsdb_unavailable"]);
         assert_eq!(v.counts["critical"], 1);
@@ -300,16 +329,12 @@ mod tests {
 
     #[test]
     fn severity_names_match_serde() {
-        for s in [
-            Severity::Info,
-            Severity::Warning,
-            Severity::Error,
-            Severity::Critical,
-        ] {
+        for s in Severity::ALL {
             assert_eq!(
                 serde_json::to_value(s).unwrap(),
-                serde_json::Value::from(severity_name(s))
+                serde_json::Value::from(s.as_str())
             );
+            assert_eq!(Severity::parse(s.as_str()), Some(s));
         }
     }
 

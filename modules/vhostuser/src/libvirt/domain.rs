@@ -3,10 +3,7 @@
 
 use serde::Serialize;
 
-/// The Open vSwitch interface type whose socket QEMU listens on (OvS is the client).
-pub const OVS_DPDKVHOSTUSERCLIENT: &str = "dpdkvhostuserclient";
-/// The legacy Open vSwitch interface type that listens itself (QEMU is the client).
-pub const OVS_DPDKVHOSTUSER: &str = "dpdkvhostuser";
+use crate::OvsType;
 
 /// One domain as its XML describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,20 +33,19 @@ impl SourceMode {
     /// `dpdkvhostuser`. Neutron's `get_vhost_mode` says the same: "If OVS is the server, qemu is
     /// the client and vice-versa."
     #[must_use]
-    pub fn ovs_type(self) -> &'static str {
+    pub fn ovs_type(self) -> OvsType {
         match self {
-            SourceMode::Server => OVS_DPDKVHOSTUSERCLIENT,
-            SourceMode::Client => OVS_DPDKVHOSTUSER,
+            SourceMode::Server => OvsType::DpdkVhostUserClient,
+            SourceMode::Client => OvsType::DpdkVhostUser,
         }
     }
 
-    /// The inverse of [`SourceMode::ovs_type`]; `None` for any other OvS type.
+    /// The inverse of [`SourceMode::ovs_type`].
     #[must_use]
-    pub fn for_ovs_type(ovs_type: &str) -> Option<SourceMode> {
+    pub fn for_ovs_type(ovs_type: OvsType) -> SourceMode {
         match ovs_type {
-            OVS_DPDKVHOSTUSERCLIENT => Some(SourceMode::Server),
-            OVS_DPDKVHOSTUSER => Some(SourceMode::Client),
-            _ => None,
+            OvsType::DpdkVhostUserClient => SourceMode::Server,
+            OvsType::DpdkVhostUser => SourceMode::Client,
         }
     }
 
@@ -69,6 +65,12 @@ impl SourceMode {
             "client" => Some(SourceMode::Client),
             _ => None,
         }
+    }
+}
+
+impl std::fmt::Display for SourceMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -100,7 +102,7 @@ pub struct VhostUserInterface {
 impl VhostUserInterface {
     /// The Open vSwitch type this interface pairs with, when its mode is known.
     #[must_use]
-    pub fn ovs_type(&self) -> Option<&'static str> {
+    pub fn ovs_type(&self) -> Option<OvsType> {
         self.mode.map(SourceMode::ovs_type)
     }
 }
@@ -207,13 +209,12 @@ mod tests {
 
     #[test]
     fn modes_pair_with_the_opposite_ovs_role() {
-        assert_eq!(SourceMode::Server.ovs_type(), "dpdkvhostuserclient");
-        assert_eq!(SourceMode::Client.ovs_type(), "dpdkvhostuser");
+        assert_eq!(SourceMode::Server.ovs_type(), OvsType::DpdkVhostUserClient);
+        assert_eq!(SourceMode::Client.ovs_type(), OvsType::DpdkVhostUser);
         for mode in [SourceMode::Server, SourceMode::Client] {
-            assert_eq!(SourceMode::for_ovs_type(mode.ovs_type()), Some(mode));
+            assert_eq!(SourceMode::for_ovs_type(mode.ovs_type()), mode);
             assert_eq!(SourceMode::parse(mode.as_str()), Some(mode));
         }
-        assert_eq!(SourceMode::for_ovs_type("dpdk"), None);
         assert_eq!(SourceMode::parse("Server"), None);
     }
 }

@@ -52,6 +52,9 @@ pub enum Error {
         expected: &'static str,
         found: String,
     },
+    /// A rule the caller relies on did not hold (a bug, not the server's doing): for example
+    /// a plan made from a row that the plan then finds missing.
+    Internal { detail: String },
     /// ovs-vswitchd did not reach `next_cfg` in time. The change IS committed in the database.
     NotApplied {
         next_cfg: i64,
@@ -167,6 +170,10 @@ impl fmt::Display for Error {
                 expected,
                 found,
             } => write!(f, "column {column}: expected {expected}, found {found}"),
+            Error::Internal { detail } => write!(
+                f,
+                "internal error: {detail}; this is a bug in nfv.vhostuser, please report it"
+            ),
             Error::NotApplied {
                 next_cfg,
                 cur_cfg,

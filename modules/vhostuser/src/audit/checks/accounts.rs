@@ -2,6 +2,9 @@
 //! and whether Open vSwitch, QEMU and the socket directory agree on one group.
 
 use super::{Ctx, Error, Finding, Info, Warning, describe_group, push};
+use crate::audit::checks::CheckId;
+use crate::identity::LibvirtId;
+use crate::nofollow::Kind;
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     ovs_user(ctx, out);
@@ -24,7 +27,7 @@ fn ovs_user(ctx: &Ctx, out: &mut Vec<Finding>) {
         };
         push(
             out,
-            "ovs_runs_as_root",
+            CheckId::OvsRunsAsRoot,
             Info,
             "OVS_USER_ID",
             format!(
@@ -44,7 +47,7 @@ fn ovs_user(ctx: &Ctx, out: &mut Vec<Finding>) {
     if !accounts.ovs_user_exists {
         push(
             out,
-            "ovs_user_missing",
+            CheckId::OvsUserMissing,
             Error,
             user.as_str(),
             format!(
@@ -62,7 +65,7 @@ fn ovs_user(ctx: &Ctx, out: &mut Vec<Finding>) {
         // When it is the shared group, `hugetlbfs_missing` says so.
         push(
             out,
-            "ovs_group_missing",
+            CheckId::OvsGroupMissing,
             Error,
             group.as_str(),
             format!(
@@ -79,7 +82,7 @@ fn ovs_user(ctx: &Ctx, out: &mut Vec<Finding>) {
     if accounts.ovs_user_exists && accounts.ovs_group_gid.is_some() && !accounts.ovs_user_in_group {
         push(
             out,
-            "ovs_user_not_in_group",
+            CheckId::OvsUserNotInGroup,
             Error,
             format!("{user}:{group}"),
             format!(
@@ -103,7 +106,7 @@ fn shared_group(ctx: &Ctx, out: &mut Vec<Finding>) {
     match accounts.group_gid {
         None => push(
             out,
-            "hugetlbfs_missing",
+            CheckId::HugetlbfsMissing,
             Error,
             name,
             format!(
@@ -118,7 +121,7 @@ fn shared_group(ctx: &Ctx, out: &mut Vec<Finding>) {
         ),
         Some(gid) if gid != want => push(
             out,
-            "hugetlbfs_gid",
+            CheckId::HugetlbfsGid,
             Warning,
             name,
             format!(
@@ -140,7 +143,7 @@ fn shared_group(ctx: &Ctx, out: &mut Vec<Finding>) {
     if let Some(holder) = accounts.gid_holder.as_deref().filter(|h| *h != name) {
         push(
             out,
-            "gid_collision",
+            CheckId::GidCollision,
             Error,
             format!("gid {want}"),
             format!(
@@ -168,7 +171,7 @@ impl Side {
         self.gid.or_else(|| {
             self.name
                 .as_deref()
-                .and_then(|n| n.trim_start_matches('+').parse().ok())
+                .and_then(|n| LibvirtId::parse(n).number())
         })
     }
 
@@ -204,7 +207,7 @@ fn group_mismatch(ctx: &Ctx, out: &mut Vec<Finding>) {
         });
     }
     let dir = &facts.socket_dir;
-    if dir.exists && dir.kind.as_deref() == Some("directory") {
+    if dir.exists && dir.kind == Some(Kind::Directory) {
         sides.push(Side {
             what: format!("the group of {}", dir.path),
             name: dir.group.clone(),
@@ -231,7 +234,7 @@ fn group_mismatch(ctx: &Ctx, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "group_mismatch",
+        CheckId::GroupMismatch,
         Error,
         "groups",
         format!(
@@ -256,13 +259,14 @@ fn group_mismatch(ctx: &Ctx, out: &mut Vec<Finding>) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::super::fixture::{healthy, only};
+    use crate::audit::checks::CheckId;
     use crate::audit::finding::Severity;
 
     #[test]
     fn ovs_as_root_is_only_info() {
         let (mut facts, expected) = healthy();
         facts.sysconfig.ovs_user_id = None;
-        let found = only(&facts, &expected, "ovs_runs_as_root");
+        let found = only(&facts, &expected, CheckId::OvsRunsAsRoot);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].severity, Severity::Info);
         assert!(found[0].message.contains("RPM default is root:root"));
@@ -271,7 +275,7 @@ mod tests {
     #[test]
     fn ovs_as_openvswitch_is_not_root() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "ovs_runs_as_root").is_empty());
+        assert!(only(&facts, &expected, CheckId::OvsRunsAsRoot).is_empty());
     }
 
     #[test]
@@ -279,9 +283,9 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.accounts.ovs_user_exists = false;
         facts.accounts.ovs_user_in_group = false;
-        assert_eq!(only(&facts, &expected, "ovs_user_missing").len(), 1);
+        assert_eq!(only(&facts, &expected, CheckId::OvsUserMissing).len(), 1);
         // The membership question is moot without the user.
-        assert!(only(&facts, &expected, "ovs_user_not_in_group").is_empty());
+        assert!(only(&facts, &expected, CheckId::OvsUserNotInGroup).is_empty());
     }
 
     #[test]
@@ -289,7 +293,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.sysconfig.ovs_user_id = Some("root:root".into());
         facts.accounts.ovs_user_exists = false;
-        assert!(only(&facts, &expected, "ovs_user_missing").is_empty());
+        assert!(only(&facts, &expected, CheckId::OvsUserMissing).is_empty());
     }
 
     #[test]
@@ -297,7 +301,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.sysconfig.ovs_user_id = Some("openvswitch:ovsgrp".into());
         facts.accounts.ovs_group_gid = None;
-        assert_eq!(only(&facts, &expected, "ovs_group_missing").len(), 1);
+        assert_eq!(only(&facts, &expected, CheckId::OvsGroupMissing).len(), 1);
     }
 
     #[test]
@@ -305,15 +309,15 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.accounts.ovs_group_gid = None;
         facts.accounts.group_gid = None;
-        assert!(only(&facts, &expected, "ovs_group_missing").is_empty());
-        assert_eq!(only(&facts, &expected, "hugetlbfs_missing").len(), 1);
+        assert!(only(&facts, &expected, CheckId::OvsGroupMissing).is_empty());
+        assert_eq!(only(&facts, &expected, CheckId::HugetlbfsMissing).len(), 1);
     }
 
     #[test]
     fn ovs_user_not_in_group() {
         let (mut facts, expected) = healthy();
         facts.accounts.ovs_user_in_group = false;
-        let found = only(&facts, &expected, "ovs_user_not_in_group");
+        let found = only(&facts, &expected, CheckId::OvsUserNotInGroup);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject, "openvswitch:hugetlbfs");
         assert!(found[0].message.contains("will not start"));
@@ -322,7 +326,7 @@ mod tests {
     #[test]
     fn ovs_user_in_group_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "ovs_user_not_in_group").is_empty());
+        assert!(only(&facts, &expected, CheckId::OvsUserNotInGroup).is_empty());
     }
 
     #[test]
@@ -330,7 +334,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.accounts.group_gid = None;
         facts.accounts.gid_holder = None;
-        let found = only(&facts, &expected, "hugetlbfs_missing");
+        let found = only(&facts, &expected, CheckId::HugetlbfsMissing);
         assert_eq!(found.len(), 1);
         assert!(found[0].fix.contains("gid=42477"));
     }
@@ -338,7 +342,7 @@ mod tests {
     #[test]
     fn hugetlbfs_present_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "hugetlbfs_missing").is_empty());
+        assert!(only(&facts, &expected, CheckId::HugetlbfsMissing).is_empty());
     }
 
     #[test]
@@ -346,7 +350,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.accounts.group_gid = Some(987);
         facts.accounts.gid_holder = None;
-        let found = only(&facts, &expected, "hugetlbfs_gid");
+        let found = only(&facts, &expected, CheckId::HugetlbfsGid);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].severity, Severity::Warning);
         assert!(found[0].message.contains("GID 987"));
@@ -356,7 +360,7 @@ mod tests {
     #[test]
     fn hugetlbfs_gid_matching_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "hugetlbfs_gid").is_empty());
+        assert!(only(&facts, &expected, CheckId::HugetlbfsGid).is_empty());
     }
 
     #[test]
@@ -364,7 +368,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.accounts.group_gid = Some(987);
         facts.accounts.gid_holder = Some("docker".into());
-        let found = only(&facts, &expected, "gid_collision");
+        let found = only(&facts, &expected, CheckId::GidCollision);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("'docker'"));
     }
@@ -372,9 +376,9 @@ mod tests {
     #[test]
     fn gid_held_by_the_group_itself_or_nobody_is_fine() {
         let (mut facts, expected) = healthy();
-        assert!(only(&facts, &expected, "gid_collision").is_empty());
+        assert!(only(&facts, &expected, CheckId::GidCollision).is_empty());
         facts.accounts.gid_holder = None;
-        assert!(only(&facts, &expected, "gid_collision").is_empty());
+        assert!(only(&facts, &expected, CheckId::GidCollision).is_empty());
     }
 
     #[test]
@@ -382,7 +386,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.qemu_conf.group = Some("qemu".into());
         facts.accounts.qemu_group_gid = Some(107);
-        let found = only(&facts, &expected, "group_mismatch");
+        let found = only(&facts, &expected, CheckId::GroupMismatch);
         assert_eq!(found.len(), 1);
         assert!(
             found[0].message.contains("qemu (gid 107)"),
@@ -397,11 +401,11 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.sysconfig.ovs_user_id = Some("root:root".into());
         facts.accounts.ovs_group_gid = Some(0);
-        assert!(only(&facts, &expected, "group_mismatch").is_empty());
+        assert!(only(&facts, &expected, CheckId::GroupMismatch).is_empty());
         // ...but says so when the others disagree.
         facts.qemu_conf.group = Some("qemu".into());
         facts.accounts.qemu_group_gid = Some(107);
-        let found = only(&facts, &expected, "group_mismatch");
+        let found = only(&facts, &expected, CheckId::GroupMismatch);
         assert!(found[0].message.contains("runs as root"));
         assert!(!found[0].message.contains("OVS_USER_ID's group"));
     }
@@ -412,9 +416,9 @@ mod tests {
         // qemu.conf names the group by number, the directory by name: the same GID.
         facts.qemu_conf.group = Some("+42477".into());
         facts.accounts.qemu_group_gid = None;
-        assert!(only(&facts, &expected, "group_mismatch").is_empty());
+        assert!(only(&facts, &expected, CheckId::GroupMismatch).is_empty());
         facts.qemu_conf.group = Some("+107".into());
-        assert_eq!(only(&facts, &expected, "group_mismatch").len(), 1);
+        assert_eq!(only(&facts, &expected, CheckId::GroupMismatch).len(), 1);
     }
 
     #[test]
@@ -422,7 +426,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.socket_dir.group = Some("qemu".into());
         facts.socket_dir.gid = Some(107);
-        let found = only(&facts, &expected, "group_mismatch");
+        let found = only(&facts, &expected, CheckId::GroupMismatch);
         assert!(
             found[0]
                 .message

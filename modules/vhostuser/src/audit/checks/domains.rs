@@ -1,7 +1,9 @@
 //! libvirt domains: those still on the legacy mode, and the memory vhost-user needs.
 
 use super::{Ctx, Error, Finding, Info, Warning, is_under, push};
+use crate::audit::checks::CheckId;
 use crate::audit::facts::{DomainFacts, DomainInterface};
+use crate::libvirt::SourceMode;
 
 /// A domain's vhostuser interfaces that are still legacy: `mode='client'` (QEMU connects to a
 /// socket Open vSwitch owns) or a socket under Open vSwitch's run directory.
@@ -13,7 +15,7 @@ pub(super) fn legacy_interfaces<'a>(
         .interfaces
         .iter()
         .filter(|i| {
-            i.mode.as_deref() == Some("client")
+            i.mode == Some(SourceMode::Client)
                 || i.path.as_deref().is_some_and(|p| is_under(p, ovs_rundir))
         })
         .collect()
@@ -40,13 +42,13 @@ fn legacy_domain(ctx: &Ctx, domain: &DomainFacts, out: &mut Vec<Finding>) {
             format!(
                 "{} mode='{}'",
                 i.path.as_deref().unwrap_or("(no path)"),
-                i.mode.as_deref().unwrap_or("?")
+                i.mode.map_or("?", SourceMode::as_str)
             )
         })
         .collect();
     push(
         out,
-        "legacy_domain",
+        CheckId::LegacyDomain,
         Warning,
         domain.name.as_str(),
         format!(
@@ -79,7 +81,7 @@ fn memory(domain: &DomainFacts, out: &mut Vec<Finding>) {
     if !domain.shared_memory {
         push(
             out,
-            "shared_memory_missing",
+            CheckId::SharedMemoryMissing,
             Error,
             name,
             format!(
@@ -95,7 +97,7 @@ fn memory(domain: &DomainFacts, out: &mut Vec<Finding>) {
     } else if !domain.hugepages {
         push(
             out,
-            "domain_hugepages_missing",
+            CheckId::DomainHugepagesMissing,
             Info,
             name,
             format!(
@@ -113,12 +115,13 @@ fn memory(domain: &DomainFacts, out: &mut Vec<Finding>) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::super::fixture::{healthy, make_first_legacy, only};
+    use crate::audit::checks::CheckId;
 
     #[test]
     fn legacy_domain_by_mode() {
         let (mut facts, expected) = healthy();
         make_first_legacy(&mut facts);
-        let found = only(&facts, &expected, "legacy_domain");
+        let found = only(&facts, &expected, CheckId::LegacyDomain);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject, "instance-00000001");
         assert!(found[0].fix.contains("cold-migrate"));
@@ -134,23 +137,23 @@ mod tests {
         // mode='server' but in /run/openvswitch (spelled without /var): still legacy.
         facts.domains.as_mut().unwrap()[1].interfaces[0].path =
             Some("/run/openvswitch/vhu2".into());
-        let found = only(&facts, &expected, "legacy_domain");
+        let found = only(&facts, &expected, CheckId::LegacyDomain);
         assert_eq!(found[0].subject, "instance-00000002");
     }
 
     #[test]
     fn client_mode_domains_are_not_legacy() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "legacy_domain").is_empty());
+        assert!(only(&facts, &expected, CheckId::LegacyDomain).is_empty());
     }
 
     #[test]
     fn shared_memory_missing() {
         let (mut facts, expected) = healthy();
         facts.domains.as_mut().unwrap()[0].shared_memory = false;
-        let found = only(&facts, &expected, "shared_memory_missing");
+        let found = only(&facts, &expected, CheckId::SharedMemoryMissing);
         assert_eq!(found.len(), 1);
-        assert!(only(&facts, &expected, "domain_hugepages_missing").is_empty());
+        assert!(only(&facts, &expected, CheckId::DomainHugepagesMissing).is_empty());
     }
 
     #[test]
@@ -159,19 +162,22 @@ mod tests {
         let domains = facts.domains.as_mut().unwrap();
         domains[0].shared_memory = false;
         domains[0].interfaces.clear();
-        assert!(only(&facts, &expected, "shared_memory_missing").is_empty());
+        assert!(only(&facts, &expected, CheckId::SharedMemoryMissing).is_empty());
     }
 
     #[test]
     fn domain_without_hugepages_is_info() {
         let (mut facts, expected) = healthy();
         facts.domains.as_mut().unwrap()[1].hugepages = false;
-        assert_eq!(only(&facts, &expected, "domain_hugepages_missing").len(), 1);
+        assert_eq!(
+            only(&facts, &expected, CheckId::DomainHugepagesMissing).len(),
+            1
+        );
     }
 
     #[test]
     fn domain_with_hugepages_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "domain_hugepages_missing").is_empty());
+        assert!(only(&facts, &expected, CheckId::DomainHugepagesMissing).is_empty());
     }
 }

@@ -2,12 +2,16 @@
 
 use std::collections::BTreeMap;
 
+use crate::OvsType;
+use crate::audit::checks::CheckId;
 use crate::audit::facts::{
     AccountFacts, DomainFacts, DomainInterface, Expected, Facts, OvsFacts, OvsInterface, PathFacts,
     QemuConfFacts, SocketFacts, SysconfigFacts,
 };
 use crate::audit::finding::Finding;
 use crate::audit::pairing;
+use crate::libvirt::SourceMode;
+use crate::nofollow::Kind;
 use crate::procfs::Process;
 use crate::qemu_procs::{QemuProcess, VhostChardev};
 
@@ -34,7 +38,7 @@ pub fn dir(path: &str, owner: &str, uid: u32, mode: u32) -> PathFacts {
     PathFacts {
         path: path.into(),
         exists: true,
-        kind: Some("directory".into()),
+        kind: Some(Kind::Directory),
         owner: Some(owner.into()),
         group: Some("hugetlbfs".into()),
         uid: Some(uid),
@@ -48,7 +52,7 @@ pub fn dir(path: &str, owner: &str, uid: u32, mode: u32) -> PathFacts {
 pub fn socket(path: &str) -> SocketFacts {
     SocketFacts {
         file: PathFacts {
-            kind: Some("socket".into()),
+            kind: Some(Kind::Socket),
             ..dir(path, "qemu", QEMU_UID, 0o775)
         },
         listening: true,
@@ -59,7 +63,7 @@ pub fn socket(path: &str) -> SocketFacts {
 pub fn client_iface(name: &str) -> OvsInterface {
     OvsInterface {
         name: name.into(),
-        kind: pairing::CLIENT_TYPE.into(),
+        kind: OvsType::DpdkVhostUserClient,
         bridge: Some("br-int".into()),
         port: Some(name.into()),
         tag: Some(1),
@@ -82,7 +86,7 @@ pub fn domain(name: &str, port: &str) -> DomainFacts {
         interfaces: vec![DomainInterface {
             mac: Some("fa:16:3e:00:00:01".into()),
             path: Some(format!("{SOCKET_DIR}/{port}")),
-            mode: Some("server".into()),
+            mode: Some(SourceMode::Server),
             target: Some(port.into()),
         }],
     }
@@ -187,12 +191,12 @@ pub fn run_on(facts: &Facts, expected: &Expected) -> Vec<Finding> {
     super::run(facts, expected, &pairs)
 }
 
-pub fn ids_of(findings: &[Finding]) -> Vec<&'static str> {
+pub fn ids_of(findings: &[Finding]) -> Vec<CheckId> {
     findings.iter().map(|f| f.id).collect()
 }
 
 /// The findings of one check.
-pub fn only(facts: &Facts, expected: &Expected, id: &str) -> Vec<Finding> {
+pub fn only(facts: &Facts, expected: &Expected, id: CheckId) -> Vec<Finding> {
     run_on(facts, expected)
         .into_iter()
         .filter(|f| f.id == id)
@@ -204,14 +208,14 @@ pub fn only(facts: &Facts, expected: &Expected, id: &str) -> Vec<Finding> {
 pub fn make_first_legacy(facts: &mut Facts) {
     let legacy_path = format!("{RUNDIR}/vhu1");
     if let Some(ovs) = facts.ovs.as_mut() {
-        ovs.interfaces[0].kind = pairing::LEGACY_TYPE.into();
+        ovs.interfaces[0].kind = OvsType::DpdkVhostUser;
         ovs.interfaces[0].server_path = None;
         ovs.interfaces[0]
             .status
             .insert("mode".into(), "server".into());
     }
     if let Some(domains) = facts.domains.as_mut() {
-        domains[0].interfaces[0].mode = Some("client".into());
+        domains[0].interfaces[0].mode = Some(SourceMode::Client);
         domains[0].interfaces[0].path = Some(legacy_path.clone());
     }
     facts.qemus[0].vhost_user[0].path.clone_from(&legacy_path);

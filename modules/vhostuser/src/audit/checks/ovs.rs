@@ -2,7 +2,8 @@
 //! `error` column of each vhost-user interface.
 
 use super::{Ctx, Error, Finding, push};
-use crate::audit::pairing::CLIENT_TYPE;
+use crate::OvsType;
+use crate::audit::checks::CheckId;
 
 /// What `netdev_open` reports when ovs-vswitchd has no DPDK (EAFNOSUPPORT).
 const NO_DPDK_ERROR: &str = "Address family not supported";
@@ -27,7 +28,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     if !why.is_empty() {
         push(
             out,
-            "dpdk_not_initialized",
+            CheckId::DpdkNotInitialized,
             Error,
             "Open_vSwitch",
             format!(
@@ -41,10 +42,11 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
              ovs-vswitchd (mind restart_cuts_vms)",
         );
     }
-    if !ovs.iface_types.is_empty() && !ovs.iface_types.iter().any(|t| t == CLIENT_TYPE) {
+    let client = OvsType::DpdkVhostUserClient;
+    if !ovs.iface_types.is_empty() && !ovs.iface_types.iter().any(|t| client == t.as_str()) {
         push(
             out,
-            "client_type_unsupported",
+            CheckId::ClientTypeUnsupported,
             Error,
             "Open_vSwitch",
             format!(
@@ -65,7 +67,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
         if absolute || dotdot {
             push(
                 out,
-                "vhost_sock_dir_invalid",
+                CheckId::VhostSockDirInvalid,
                 Error,
                 "other_config:vhost-sock-dir",
                 format!(
@@ -94,7 +96,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
         };
         push(
             out,
-            "interface_error",
+            CheckId::InterfaceError,
             Error,
             iface.name.as_str(),
             format!(
@@ -113,13 +115,14 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::super::fixture::{healthy, only};
+    use crate::audit::checks::CheckId;
 
     #[test]
     fn dpdk_init_false_is_reported() {
         let (mut facts, expected) = healthy();
         let ovs = facts.ovs.as_mut().unwrap();
         ovs.other_config.remove("dpdk-init");
-        let found = only(&facts, &expected, "dpdk_not_initialized");
+        let found = only(&facts, &expected, CheckId::DpdkNotInitialized);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("unset (default false)"));
     }
@@ -128,7 +131,7 @@ mod tests {
     fn dpdk_initialized_false_is_reported() {
         let (mut facts, expected) = healthy();
         facts.ovs.as_mut().unwrap().dpdk_initialized = Some(false);
-        let found = only(&facts, &expected, "dpdk_not_initialized");
+        let found = only(&facts, &expected, CheckId::DpdkNotInitialized);
         assert!(found[0].message.contains("dpdk_initialized is false"));
     }
 
@@ -138,7 +141,7 @@ mod tests {
         let ovs = facts.ovs.as_mut().unwrap();
         ovs.other_config.insert("dpdk-init".into(), "try".into());
         ovs.dpdk_initialized = None;
-        assert!(only(&facts, &expected, "dpdk_not_initialized").is_empty());
+        assert!(only(&facts, &expected, CheckId::DpdkNotInitialized).is_empty());
     }
 
     #[test]
@@ -150,14 +153,17 @@ mod tests {
             .unwrap()
             .iface_types
             .retain(|t| t != "dpdkvhostuserclient");
-        assert_eq!(only(&facts, &expected, "client_type_unsupported").len(), 1);
+        assert_eq!(
+            only(&facts, &expected, CheckId::ClientTypeUnsupported).len(),
+            1
+        );
     }
 
     #[test]
     fn unknown_iface_types_say_nothing() {
         let (mut facts, expected) = healthy();
         facts.ovs.as_mut().unwrap().iface_types.clear();
-        assert!(only(&facts, &expected, "client_type_unsupported").is_empty());
+        assert!(only(&facts, &expected, CheckId::ClientTypeUnsupported).is_empty());
     }
 
     #[test]
@@ -170,7 +176,7 @@ mod tests {
                 .unwrap()
                 .other_config
                 .insert("vhost-sock-dir".into(), bad.into());
-            let found = only(&facts, &expected, "vhost_sock_dir_invalid");
+            let found = only(&facts, &expected, CheckId::VhostSockDirInvalid);
             assert_eq!(found.len(), 1, "{bad}");
             assert!(found[0].message.contains(bad));
         }
@@ -185,7 +191,7 @@ mod tests {
             .unwrap()
             .other_config
             .insert("vhost-sock-dir".into(), "vhost".into());
-        assert!(only(&facts, &expected, "vhost_sock_dir_invalid").is_empty());
+        assert!(only(&facts, &expected, CheckId::VhostSockDirInvalid).is_empty());
     }
 
     #[test]
@@ -194,7 +200,7 @@ mod tests {
         facts.ovs.as_mut().unwrap().interfaces[1].error = Some(
             "could not open network device vhu2 (Address family not supported by protocol)".into(),
         );
-        let found = only(&facts, &expected, "interface_error");
+        let found = only(&facts, &expected, CheckId::InterfaceError);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject, "vhu2");
         assert!(found[0].message.contains("dpdk_not_initialized"));
@@ -204,6 +210,6 @@ mod tests {
     fn empty_error_is_no_error() {
         let (mut facts, expected) = healthy();
         facts.ovs.as_mut().unwrap().interfaces[1].error = Some(String::new());
-        assert!(only(&facts, &expected, "interface_error").is_empty());
+        assert!(only(&facts, &expected, CheckId::InterfaceError).is_empty());
     }
 }

@@ -1,17 +1,19 @@
 //! The pairing table judged: legacy ports and what an OvS restart would cut, mode and path
 //! mismatches, orphans on each side, and ports whose VM runs but that are not connected.
 
+use crate::audit::checks::CheckId;
 use std::collections::BTreeSet;
 
 use super::sockets::ovs_locked_out;
 use super::{Ctx, Error, Finding, Info, Warning, push, short_list};
-use crate::audit::pairing::{CLIENT_TYPE, LEGACY_TYPE, OvsSide, Pair, Verdict};
+use crate::audit::pairing::{OvsSide, Pair, Verdict};
+use crate::libvirt::SourceMode;
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     restart_cuts_vms(ctx, out);
     for pair in ctx.pairs {
         if let Some(ovs) = &pair.ovs {
-            if ovs.kind == LEGACY_TYPE {
+            if ovs.kind.is_legacy() {
                 legacy_port(ctx, ovs, pair, out);
             }
         }
@@ -27,32 +29,20 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     }
 }
 
-/// The VM on a pair, if one runs: the running domain's name, else the QEMU's guest or pid.
-pub(super) fn running_vm(pair: &Pair) -> Option<String> {
-    if let Some(l) = pair.libvirt.as_ref().filter(|l| l.running) {
-        return Some(l.domain.clone());
-    }
-    pair.qemu.as_ref().map(|q| {
-        q.guest
-            .clone()
-            .unwrap_or_else(|| format!("QEMU pid {}", q.pid))
-    })
-}
-
 /// The VM on a pair, running or not, for messages.
 fn vm_name(pair: &Pair) -> Option<String> {
     pair.libvirt
         .as_ref()
         .map(|l| l.domain.clone())
-        .or_else(|| running_vm(pair))
+        .or_else(|| pair.running_vm())
 }
 
 /// The running VMs that use a `dpdkvhostuser` port, by name.
 fn legacy_vms(pairs: &[Pair]) -> BTreeSet<String> {
     pairs
         .iter()
-        .filter(|p| p.ovs.as_ref().is_some_and(|o| o.kind == LEGACY_TYPE))
-        .filter_map(running_vm)
+        .filter(|p| p.ovs.as_ref().is_some_and(|o| o.kind.is_legacy()))
+        .filter_map(Pair::running_vm)
         .collect()
 }
 
@@ -69,7 +59,7 @@ fn restart_cuts_vms(ctx: &Ctx, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "restart_cuts_vms",
+        CheckId::RestartCutsVms,
         Error,
         "ovs-vswitchd",
         format!(
@@ -92,7 +82,7 @@ fn legacy_port(ctx: &Ctx, ovs: &OvsSide, pair: &Pair, out: &mut Vec<Finding>) {
     );
     push(
         out,
-        "legacy_port",
+        CheckId::LegacyPort,
         Warning,
         ovs.interface.as_str(),
         format!(
@@ -146,9 +136,9 @@ fn qemu_role(pair: &Pair) -> Option<(bool, String)> {
         ));
     }
     let l = pair.libvirt.as_ref()?;
-    let mode = l.mode.as_deref()?;
+    let mode = l.mode?;
     Some((
-        mode == "server",
+        mode == SourceMode::Server,
         format!(
             "the domain XML of {} says mode='{mode}' (QEMU is the {mode})",
             l.domain
@@ -160,7 +150,7 @@ fn mode_mismatch(pair: &Pair, out: &mut Vec<Finding>) {
     let (Some(ovs), Some((qemu_server, role))) = (&pair.ovs, qemu_role(pair)) else {
         return;
     };
-    let ovs_role = if ovs.kind == CLIENT_TYPE {
+    let ovs_role = if ovs.kind.is_client() {
         "client"
     } else {
         "server"
@@ -172,7 +162,7 @@ fn mode_mismatch(pair: &Pair, out: &mut Vec<Finding>) {
         "Both sides connect and neither listens: it never connects."
     };
     let vm = vm_name(pair).unwrap_or_else(|| "the VM".to_owned());
-    let fix = if ovs.kind == CLIENT_TYPE {
+    let fix = if ovs.kind.is_client() {
         format!(
             "the VM is still on the legacy mode: OpenStack: cold-migrate {vm}; plain libvirt: \
              nfv.vhostuser.vhostuser_domain {domain} mode=server path={path} restart=true (or \
@@ -196,7 +186,7 @@ fn mode_mismatch(pair: &Pair, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "mode_mismatch",
+        CheckId::ModeMismatch,
         Error,
         ovs.interface.as_str(),
         format!(
@@ -222,7 +212,7 @@ fn path_mismatch(pair: &Pair, out: &mut Vec<Finding>) {
         ),
         (None, None) => return,
     };
-    let fix = if ovs.kind == CLIENT_TYPE {
+    let fix = if ovs.kind.is_client() {
         format!(
             "nfv.vhostuser.vhostuser_port name={name} server_path={other} (or correct the \
              domain's path)",
@@ -237,7 +227,7 @@ fn path_mismatch(pair: &Pair, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "path_mismatch",
+        CheckId::PathMismatch,
         Error,
         ovs.interface.as_str(),
         format!(
@@ -259,10 +249,10 @@ fn orphan_ovs(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
     if ctx.facts.domains.is_none() {
         return;
     }
-    let legacy = ovs.kind == LEGACY_TYPE;
+    let legacy = ovs.kind.is_legacy();
     push(
         out,
-        "orphan_ovs_port",
+        CheckId::OrphanOvsPort,
         if legacy { Warning } else { Info },
         ovs.interface.as_str(),
         format!(
@@ -298,14 +288,14 @@ fn orphan_domain_interface(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "orphan_domain_interface",
+        CheckId::OrphanDomainInterface,
         Error,
         format!("{}: {path}", l.domain),
         format!(
             "Domain {domain} has a vhostuser interface (mode='{mode}', path {path}) that no Open \
              vSwitch interface serves: no port has that socket path or name. {state}",
             domain = l.domain,
-            mode = l.mode.as_deref().unwrap_or("?")
+            mode = l.mode.map_or("?", SourceMode::as_str)
         ),
         "OpenStack: hard-reboot the instance so that os-vif plugs the port again (or \
          cold-migrate it); plain libvirt: create the port with nfv.vhostuser.vhostuser_port \
@@ -331,7 +321,7 @@ fn orphan_qemu(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "orphan_qemu_socket",
+        CheckId::OrphanQemuSocket,
         Warning,
         q.path.as_str(),
         format!(
@@ -350,7 +340,7 @@ fn not_connected(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
     let Some(ovs) = &pair.ovs else {
         return;
     };
-    let Some(vm) = running_vm(pair) else {
+    let Some(vm) = pair.running_vm() else {
         return;
     };
     let status = ovs.status.as_deref();
@@ -364,10 +354,10 @@ fn not_connected(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
         _ if socket.is_some_and(|s| !s.file.exists) => {
             " Its socket does not exist (see socket_missing)."
         }
-        _ if ovs.kind == CLIENT_TYPE && socket.is_some_and(|s| ovs_locked_out(ctx, s)) => {
+        _ if ovs.kind.is_client() && socket.is_some_and(|s| ovs_locked_out(ctx, s)) => {
             " Open vSwitch's group may not write to its socket (see socket_group)."
         }
-        _ if ovs.kind == CLIENT_TYPE && socket.is_some_and(|s| !s.listening) => {
+        _ if ovs.kind.is_client() && socket.is_some_and(|s| !s.listening) => {
             " Nobody listens on its socket, so QEMU is not serving it (see stale_socket)."
         }
         _ => {
@@ -377,7 +367,7 @@ fn not_connected(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "not_connected",
+        CheckId::NotConnected,
         Error,
         ovs.interface.as_str(),
         format!(
@@ -397,13 +387,16 @@ fn not_connected(ctx: &Ctx, pair: &Pair, out: &mut Vec<Finding>) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::super::fixture::{RUNDIR, healthy, make_first_legacy, only};
+    use crate::OvsType;
+    use crate::audit::checks::CheckId;
     use crate::audit::finding::Severity;
+    use crate::libvirt::SourceMode;
 
     #[test]
     fn legacy_port_per_dpdkvhostuser_interface() {
         let (mut facts, expected) = healthy();
         make_first_legacy(&mut facts);
-        let found = only(&facts, &expected, "legacy_port");
+        let found = only(&facts, &expected, CheckId::LegacyPort);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject, "vhu1");
         assert!(found[0].message.contains(&format!("{RUNDIR}/vhu1")));
@@ -423,14 +416,14 @@ mod tests {
     #[test]
     fn client_ports_are_not_legacy() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "legacy_port").is_empty());
+        assert!(only(&facts, &expected, CheckId::LegacyPort).is_empty());
     }
 
     #[test]
     fn restart_cuts_running_legacy_vms() {
         let (mut facts, expected) = healthy();
         make_first_legacy(&mut facts);
-        let found = only(&facts, &expected, "restart_cuts_vms");
+        let found = only(&facts, &expected, CheckId::RestartCutsVms);
         assert_eq!(found.len(), 1);
         assert!(
             found[0]
@@ -445,7 +438,7 @@ mod tests {
         make_first_legacy(&mut facts);
         // The domain is shut off per libvirt, but its QEMU still runs: it counts once.
         facts.domains.as_mut().unwrap()[0].running = false;
-        let found = only(&facts, &expected, "restart_cuts_vms");
+        let found = only(&facts, &expected, CheckId::RestartCutsVms);
         assert!(found[0].message.contains("cuts 1 VM:"));
     }
 
@@ -455,17 +448,17 @@ mod tests {
         make_first_legacy(&mut facts);
         facts.domains.as_mut().unwrap()[0].running = false;
         facts.qemus.remove(0);
-        assert!(only(&facts, &expected, "restart_cuts_vms").is_empty());
-        assert_eq!(only(&facts, &expected, "legacy_port").len(), 1);
+        assert!(only(&facts, &expected, CheckId::RestartCutsVms).is_empty());
+        assert_eq!(only(&facts, &expected, CheckId::LegacyPort).len(), 1);
     }
 
     #[test]
     fn mode_mismatch_both_clients() {
         let (mut facts, expected) = healthy();
         // OvS was switched to client, the VM still connects as a client.
-        facts.domains.as_mut().unwrap()[0].interfaces[0].mode = Some("client".into());
+        facts.domains.as_mut().unwrap()[0].interfaces[0].mode = Some(SourceMode::Client);
         facts.qemus[0].vhost_user[0].server = false;
-        let found = only(&facts, &expected, "mode_mismatch");
+        let found = only(&facts, &expected, CheckId::ModeMismatch);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("neither listens"));
         assert!(found[0].fix.contains("cold-migrate instance-00000001"));
@@ -484,9 +477,9 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.qemus.clear();
         let ovs = facts.ovs.as_mut().unwrap();
-        ovs.interfaces[0].kind = "dpdkvhostuser".into();
+        ovs.interfaces[0].kind = OvsType::DpdkVhostUser;
         // Path by name still pairs them (pairing falls back to the port name).
-        let found = only(&facts, &expected, "mode_mismatch");
+        let found = only(&facts, &expected, CheckId::ModeMismatch);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("Both sides listen"));
         assert!(found[0].fix.contains("type=dpdkvhostuserclient"));
@@ -495,9 +488,9 @@ mod tests {
     #[test]
     fn matched_modes_are_fine() {
         let (mut facts, expected) = healthy();
-        assert!(only(&facts, &expected, "mode_mismatch").is_empty());
+        assert!(only(&facts, &expected, CheckId::ModeMismatch).is_empty());
         make_first_legacy(&mut facts);
-        assert!(only(&facts, &expected, "mode_mismatch").is_empty());
+        assert!(only(&facts, &expected, CheckId::ModeMismatch).is_empty());
     }
 
     #[test]
@@ -505,7 +498,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.ovs.as_mut().unwrap().interfaces[0].server_path =
             Some("/var/lib/vhost_sockets/other".into());
-        let found = only(&facts, &expected, "path_mismatch");
+        let found = only(&facts, &expected, CheckId::PathMismatch);
         assert_eq!(found.len(), 1);
         assert!(
             found[0]
@@ -516,8 +509,14 @@ mod tests {
 
     #[test]
     fn same_path_is_fine() {
-        let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "path_mismatch").is_empty());
+        let (mut facts, expected) = healthy();
+        assert!(only(&facts, &expected, CheckId::PathMismatch).is_empty());
+        // The control: the same port on another path is reported, so the silence above comes
+        // from the paths agreeing, not from a check that never fires.
+        let moved = "/var/lib/other_sockets/vhu1".to_owned();
+        facts.domains.as_mut().unwrap()[0].interfaces[0].path = Some(moved.clone());
+        facts.qemus[0].vhost_user[0].path = moved;
+        assert_eq!(only(&facts, &expected, CheckId::PathMismatch).len(), 1);
     }
 
     #[test]
@@ -525,24 +524,24 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.domains.as_mut().unwrap().remove(1);
         facts.qemus.remove(1);
-        let found = only(&facts, &expected, "orphan_ovs_port");
+        let found = only(&facts, &expected, CheckId::OrphanOvsPort);
         assert_eq!((found.len(), found[0].severity), (1, Severity::Info));
-        facts.ovs.as_mut().unwrap().interfaces[1].kind = "dpdkvhostuser".into();
-        let found = only(&facts, &expected, "orphan_ovs_port");
+        facts.ovs.as_mut().unwrap().interfaces[1].kind = OvsType::DpdkVhostUser;
+        let found = only(&facts, &expected, CheckId::OrphanOvsPort);
         assert_eq!(found[0].severity, Severity::Warning);
     }
 
     #[test]
     fn used_ports_are_not_orphans() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "orphan_ovs_port").is_empty());
+        assert!(only(&facts, &expected, CheckId::OrphanOvsPort).is_empty());
     }
 
     #[test]
     fn orphan_domain_interface() {
         let (mut facts, expected) = healthy();
         facts.ovs.as_mut().unwrap().interfaces.remove(1);
-        let found = only(&facts, &expected, "orphan_domain_interface");
+        let found = only(&facts, &expected, CheckId::OrphanDomainInterface);
         assert_eq!(found.len(), 1);
         assert_eq!(
             found[0].subject,
@@ -554,14 +553,14 @@ mod tests {
     #[test]
     fn served_domain_interfaces_are_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "orphan_domain_interface").is_empty());
+        assert!(only(&facts, &expected, CheckId::OrphanDomainInterface).is_empty());
     }
 
     #[test]
     fn orphan_qemu_socket() {
         let (mut facts, expected) = healthy();
         facts.qemus[1].vhost_user[0].path = "/var/lib/vhost_sockets/gone".into();
-        let found = only(&facts, &expected, "orphan_qemu_socket");
+        let found = only(&facts, &expected, CheckId::OrphanQemuSocket);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject, "/var/lib/vhost_sockets/gone");
     }
@@ -569,7 +568,7 @@ mod tests {
     #[test]
     fn described_qemu_sockets_are_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "orphan_qemu_socket").is_empty());
+        assert!(only(&facts, &expected, CheckId::OrphanQemuSocket).is_empty());
     }
 
     #[test]
@@ -577,7 +576,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         let iface = &mut facts.ovs.as_mut().unwrap().interfaces[0];
         iface.status.insert("status".into(), "disconnected".into());
-        let found = only(&facts, &expected, "not_connected");
+        let found = only(&facts, &expected, CheckId::NotConnected);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("status 'disconnected'"));
     }
@@ -592,7 +591,7 @@ mod tests {
             .unwrap()
             .file
             .exists = false;
-        let found = only(&facts, &expected, "not_connected");
+        let found = only(&facts, &expected, CheckId::NotConnected);
         assert!(found[0].message.contains("status (none)"));
         assert!(found[0].message.contains("socket_missing"));
     }
@@ -608,7 +607,7 @@ mod tests {
             .get_mut("/var/lib/vhost_sockets/vhu2")
             .unwrap();
         socket.file.gid = Some(107);
-        let found = only(&facts, &expected, "not_connected");
+        let found = only(&facts, &expected, CheckId::NotConnected);
         assert!(
             found[0].message.contains("see socket_group"),
             "{}",
@@ -624,6 +623,6 @@ mod tests {
         facts.ovs.as_mut().unwrap().interfaces[0]
             .status
             .insert("status".into(), "disconnected".into());
-        assert!(only(&facts, &expected, "not_connected").is_empty());
+        assert!(only(&facts, &expected, CheckId::NotConnected).is_empty());
     }
 }

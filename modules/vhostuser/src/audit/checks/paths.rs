@@ -2,7 +2,8 @@
 //! `/dev/hugepages`, and Open vSwitch's run directory while legacy ports remain.
 
 use super::{Ctx, Error, Finding, Warning, describe_group, is_under, octal, path_in_group, push};
-use crate::audit::pairing::LEGACY_TYPE;
+use crate::audit::checks::CheckId;
+use crate::nofollow::Kind;
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     socket_dir(ctx, out);
@@ -33,7 +34,7 @@ fn ovs_dirs(ctx: &Ctx, out: &mut Vec<Finding>) {
         .collect();
     push(
         out,
-        "ovs_dirs_ownership",
+        CheckId::OvsDirsOwnership,
         Error,
         first.path.as_str(),
         format!(
@@ -72,7 +73,7 @@ fn socket_dir(ctx: &Ctx, out: &mut Vec<Finding>) {
     if is_under(path, ctx.rundir()) {
         push(
             out,
-            "socket_dir_in_ovs_rundir",
+            CheckId::SocketDirInOvsRundir,
             Warning,
             path,
             format!(
@@ -90,7 +91,7 @@ fn socket_dir(ctx: &Ctx, out: &mut Vec<Finding>) {
     if !dir.exists {
         push(
             out,
-            "socket_dir_missing",
+            CheckId::SocketDirMissing,
             Error,
             path,
             format!(
@@ -102,11 +103,11 @@ fn socket_dir(ctx: &Ctx, out: &mut Vec<Finding>) {
         );
         return;
     }
-    let kind = dir.kind.as_deref().unwrap_or("unknown");
-    if kind != "directory" {
+    let kind = dir.kind.map_or("unknown", Kind::as_str);
+    if dir.kind != Some(Kind::Directory) {
         push(
             out,
-            "socket_dir_not_directory",
+            CheckId::SocketDirNotDirectory,
             Error,
             path,
             format!(
@@ -133,7 +134,7 @@ fn attributes(ctx: &Ctx, path: &str, module: &str, out: &mut Vec<Finding>) {
     if owner_ok == Some(false) {
         push(
             out,
-            "socket_dir_owner",
+            CheckId::SocketDirOwner,
             Error,
             path,
             format!(
@@ -149,7 +150,7 @@ fn attributes(ctx: &Ctx, path: &str, module: &str, out: &mut Vec<Finding>) {
     if path_in_group(dir, group, ctx.facts.accounts.group_gid) == Some(false) {
         push(
             out,
-            "socket_dir_group",
+            CheckId::SocketDirGroup,
             Error,
             path,
             format!(
@@ -166,7 +167,7 @@ fn attributes(ctx: &Ctx, path: &str, module: &str, out: &mut Vec<Finding>) {
         if mode & 0o7777 != expected.socket_dir_mode & 0o7777 {
             push(
                 out,
-                "socket_dir_mode",
+                CheckId::SocketDirMode,
                 Error,
                 path,
                 format!(
@@ -184,7 +185,7 @@ fn attributes(ctx: &Ctx, path: &str, module: &str, out: &mut Vec<Finding>) {
         if let Some(setype) = dir.setype.as_deref().filter(|t| *t != expected.setype) {
             push(
                 out,
-                "socket_dir_selinux",
+                CheckId::SocketDirSelinux,
                 Error,
                 path,
                 format!(
@@ -220,7 +221,7 @@ fn hugepages(ctx: &Ctx, out: &mut Vec<Finding>) {
     if !pages.exists {
         push(
             out,
-            "hugepages_permissions",
+            CheckId::HugepagesPermissions,
             Warning,
             path,
             format!(
@@ -239,7 +240,7 @@ fn hugepages(ctx: &Ctx, out: &mut Vec<Finding>) {
     if in_group == Some(false) || !group_rwx {
         push(
             out,
-            "hugepages_permissions",
+            CheckId::HugepagesPermissions,
             Warning,
             path,
             format!(
@@ -262,7 +263,7 @@ fn ovs_rundir(ctx: &Ctx, out: &mut Vec<Finding>) {
     let has_legacy = facts
         .ovs
         .as_ref()
-        .is_some_and(|o| o.interfaces.iter().any(|i| i.kind == LEGACY_TYPE));
+        .is_some_and(|o| o.interfaces.iter().any(|i| i.kind.is_legacy()));
     if !has_legacy || !rundir.exists || ctx.qemu_runs_as_root() {
         return;
     }
@@ -275,7 +276,7 @@ fn ovs_rundir(ctx: &Ctx, out: &mut Vec<Finding>) {
         let path = rundir.path.as_str();
         push(
             out,
-            "ovs_rundir_access",
+            CheckId::OvsRundirAccess,
             Warning,
             path,
             format!(
@@ -300,40 +301,42 @@ fn ovs_rundir(ctx: &Ctx, out: &mut Vec<Finding>) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::super::fixture::{healthy, make_first_legacy, only};
+    use crate::audit::checks::CheckId;
+    use crate::nofollow::Kind;
 
     #[test]
     fn socket_dir_missing() {
         let (mut facts, expected) = healthy();
         facts.socket_dir.exists = false;
         facts.socket_dir.kind = None;
-        let found = only(&facts, &expected, "socket_dir_missing");
+        let found = only(&facts, &expected, CheckId::SocketDirMissing);
         assert_eq!(found.len(), 1);
         assert!(found[0].fix.contains("nfv.vhostuser.vhostuser_socket"));
         assert!(found[0].fix.contains("mode=0775"));
         // Nothing else about a directory that is not there.
-        assert!(only(&facts, &expected, "socket_dir_mode").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketDirMode).is_empty());
     }
 
     #[test]
     fn socket_dir_present_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "socket_dir_missing").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketDirMissing).is_empty());
     }
 
     #[test]
     fn socket_dir_symlink() {
         let (mut facts, expected) = healthy();
-        facts.socket_dir.kind = Some("symlink".into());
+        facts.socket_dir.kind = Some(Kind::Symlink);
         facts.socket_dir.mode = Some(0o777);
-        let found = only(&facts, &expected, "socket_dir_not_directory");
+        let found = only(&facts, &expected, CheckId::SocketDirNotDirectory);
         assert!(found[0].message.contains("is a symlink"));
-        assert!(only(&facts, &expected, "socket_dir_mode").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketDirMode).is_empty());
     }
 
     #[test]
     fn socket_dir_directory_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "socket_dir_not_directory").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketDirNotDirectory).is_empty());
     }
 
     #[test]
@@ -341,7 +344,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.socket_dir.owner = Some("root".into());
         facts.socket_dir.uid = Some(0);
-        let found = only(&facts, &expected, "socket_dir_owner");
+        let found = only(&facts, &expected, CheckId::SocketDirOwner);
         assert!(found[0].message.contains("owned by root, not qemu"));
     }
 
@@ -349,9 +352,9 @@ mod tests {
     fn socket_dir_owner_by_uid() {
         let (mut facts, mut expected) = healthy();
         expected.socket_dir_owner = "107".into();
-        assert!(only(&facts, &expected, "socket_dir_owner").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketDirOwner).is_empty());
         facts.socket_dir.uid = Some(42427);
-        assert_eq!(only(&facts, &expected, "socket_dir_owner").len(), 1);
+        assert_eq!(only(&facts, &expected, CheckId::SocketDirOwner).len(), 1);
     }
 
     #[test]
@@ -359,7 +362,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.socket_dir.group = Some("qemu".into());
         facts.socket_dir.gid = Some(107);
-        let found = only(&facts, &expected, "socket_dir_group");
+        let found = only(&facts, &expected, CheckId::SocketDirGroup);
         assert!(found[0].message.contains("group qemu (gid 107)"));
     }
 
@@ -367,28 +370,28 @@ mod tests {
     fn socket_dir_group_by_gid_without_name() {
         let (mut facts, expected) = healthy();
         facts.socket_dir.group = Some("42477".into());
-        assert!(only(&facts, &expected, "socket_dir_group").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketDirGroup).is_empty());
     }
 
     #[test]
     fn socket_dir_mode() {
         let (mut facts, expected) = healthy();
         facts.socket_dir.mode = Some(0o755);
-        let found = only(&facts, &expected, "socket_dir_mode");
+        let found = only(&facts, &expected, CheckId::SocketDirMode);
         assert!(found[0].message.contains("mode 0755, not 0775"));
     }
 
     #[test]
     fn socket_dir_mode_right_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "socket_dir_mode").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketDirMode).is_empty());
     }
 
     #[test]
     fn socket_dir_selinux() {
         let (mut facts, expected) = healthy();
         facts.socket_dir.setype = Some("var_lib_t".into());
-        let found = only(&facts, &expected, "socket_dir_selinux");
+        let found = only(&facts, &expected, CheckId::SocketDirSelinux);
         assert!(found[0].message.contains("var_lib_t, not virt_cache_t"));
         assert!(found[0].fix.contains("semanage fcontext"));
     }
@@ -398,7 +401,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.socket_dir.setype = Some("var_lib_t".into());
         facts.selinux_enabled = false;
-        assert!(only(&facts, &expected, "socket_dir_selinux").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketDirSelinux).is_empty());
     }
 
     #[test]
@@ -406,13 +409,16 @@ mod tests {
         let (mut facts, mut expected) = healthy();
         expected.socket_dir = "/run/openvswitch/vhost".into();
         facts.socket_dir.path = expected.socket_dir.clone();
-        assert_eq!(only(&facts, &expected, "socket_dir_in_ovs_rundir").len(), 1);
+        assert_eq!(
+            only(&facts, &expected, CheckId::SocketDirInOvsRundir).len(),
+            1
+        );
     }
 
     #[test]
     fn socket_dir_elsewhere_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "socket_dir_in_ovs_rundir").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketDirInOvsRundir).is_empty());
     }
 
     #[test]
@@ -421,7 +427,7 @@ mod tests {
         facts.hugepages.group = Some("root".into());
         facts.hugepages.gid = Some(0);
         facts.hugepages.mode = Some(0o755);
-        let found = only(&facts, &expected, "hugepages_permissions");
+        let found = only(&facts, &expected, CheckId::HugepagesPermissions);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("mode 0755"));
     }
@@ -430,7 +436,7 @@ mod tests {
     fn hugepages_not_mounted() {
         let (mut facts, expected) = healthy();
         facts.hugepages.exists = false;
-        let found = only(&facts, &expected, "hugepages_permissions");
+        let found = only(&facts, &expected, CheckId::HugepagesPermissions);
         assert!(found[0].message.contains("does not exist"));
     }
 
@@ -440,33 +446,33 @@ mod tests {
         facts.sysconfig.ovs_user_id = Some("root:root".into());
         facts.hugepages.gid = Some(0);
         facts.hugepages.mode = Some(0o755);
-        assert!(only(&facts, &expected, "hugepages_permissions").is_empty());
+        assert!(only(&facts, &expected, CheckId::HugepagesPermissions).is_empty());
     }
 
     #[test]
     fn hugepages_right_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "hugepages_permissions").is_empty());
+        assert!(only(&facts, &expected, CheckId::HugepagesPermissions).is_empty());
     }
 
     #[test]
     fn ovs_rundir_access_with_legacy_ports() {
         let (mut facts, expected) = healthy();
         make_first_legacy(&mut facts);
-        let found = only(&facts, &expected, "ovs_rundir_access");
+        let found = only(&facts, &expected, CheckId::OvsRundirAccess);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("mode 0755"));
         facts.ovs_rundir.mode = Some(0o775);
-        assert!(only(&facts, &expected, "ovs_rundir_access").is_empty());
+        assert!(only(&facts, &expected, CheckId::OvsRundirAccess).is_empty());
     }
 
     #[test]
     fn ovs_rundir_irrelevant_without_legacy_ports_or_as_root() {
         let (mut facts, expected) = healthy();
-        assert!(only(&facts, &expected, "ovs_rundir_access").is_empty());
+        assert!(only(&facts, &expected, CheckId::OvsRundirAccess).is_empty());
         make_first_legacy(&mut facts);
         facts.qemu_conf.user = Some("root".into());
-        assert!(only(&facts, &expected, "ovs_rundir_access").is_empty());
+        assert!(only(&facts, &expected, CheckId::OvsRundirAccess).is_empty());
     }
 
     #[test]
@@ -478,7 +484,7 @@ mod tests {
             0,
             0o644,
         )];
-        let found = only(&facts, &expected, "ovs_dirs_ownership");
+        let found = only(&facts, &expected, CheckId::OvsDirsOwnership);
         assert_eq!(found.len(), 1);
         assert!(
             found[0].message.contains("/etc/openvswitch/conf.db (root:"),
@@ -491,7 +497,7 @@ mod tests {
     #[test]
     fn ovs_dirs_ownership_does_not_matter_as_root() {
         let (mut facts, expected) = healthy();
-        assert!(only(&facts, &expected, "ovs_dirs_ownership").is_empty());
+        assert!(only(&facts, &expected, CheckId::OvsDirsOwnership).is_empty());
         facts.ovs_paths_foreign = vec![super::super::fixture::dir(
             "/etc/openvswitch/conf.db",
             "root",
@@ -499,6 +505,6 @@ mod tests {
             0o644,
         )];
         facts.sysconfig.ovs_user_id = Some("root:root".into());
-        assert!(only(&facts, &expected, "ovs_dirs_ownership").is_empty());
+        assert!(only(&facts, &expected, CheckId::OvsDirsOwnership).is_empty());
     }
 }

@@ -2,6 +2,7 @@
 //! and groups it started with, whatever `OVS_USER_ID`, qemu.conf or `/etc/group` say now.
 
 use super::{Ctx, Error, Finding, Warning, push};
+use crate::audit::checks::CheckId;
 use crate::procfs::Process;
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
@@ -48,7 +49,7 @@ fn daemons(ctx: &Ctx, out: &mut Vec<Finding>) {
         };
         push(
             out,
-            "vswitchd_stale_ids",
+            CheckId::VswitchdStaleIds,
             Error,
             format!("{} (pid {})", daemon.name, daemon.pid),
             format!(
@@ -82,7 +83,7 @@ fn qemus(ctx: &Ctx, out: &mut Vec<Finding>) {
         );
         push(
             out,
-            "qemu_stale_ids",
+            CheckId::QemuStaleIds,
             Warning,
             who.as_str(),
             format!(
@@ -103,6 +104,7 @@ fn qemus(ctx: &Ctx, out: &mut Vec<Finding>) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::super::fixture::{healthy, only};
+    use crate::audit::checks::CheckId;
 
     #[test]
     fn vswitchd_still_root_after_ovs_user_id_changed() {
@@ -110,7 +112,7 @@ mod tests {
         facts.daemons[1].uid = 0;
         facts.daemons[1].gid = 0;
         facts.daemons[1].groups.clear();
-        let found = only(&facts, &expected, "vswitchd_stale_ids");
+        let found = only(&facts, &expected, CheckId::VswitchdStaleIds);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject, "ovs-vswitchd (pid 901)");
         assert!(found[0].message.contains("uid 0, gid 0"));
@@ -123,25 +125,25 @@ mod tests {
             d.gid = 987;
             d.groups = vec![987];
         }
-        assert_eq!(only(&facts, &expected, "vswitchd_stale_ids").len(), 2);
+        assert_eq!(only(&facts, &expected, CheckId::VswitchdStaleIds).len(), 2);
     }
 
     #[test]
     fn vswitchd_non_root_while_configured_root() {
         let (mut facts, expected) = healthy();
         facts.sysconfig.ovs_user_id = None;
-        assert_eq!(only(&facts, &expected, "vswitchd_stale_ids").len(), 2);
+        assert_eq!(only(&facts, &expected, CheckId::VswitchdStaleIds).len(), 2);
     }
 
     #[test]
     fn vswitchd_matching_is_fine() {
         let (mut facts, expected) = healthy();
-        assert!(only(&facts, &expected, "vswitchd_stale_ids").is_empty());
+        assert!(only(&facts, &expected, CheckId::VswitchdStaleIds).is_empty());
         facts.sysconfig.ovs_user_id = Some("root:root".into());
         for d in &mut facts.daemons {
             (d.uid, d.gid, d.groups) = (0, 0, Vec::new());
         }
-        assert!(only(&facts, &expected, "vswitchd_stale_ids").is_empty());
+        assert!(only(&facts, &expected, CheckId::VswitchdStaleIds).is_empty());
     }
 
     #[test]
@@ -149,7 +151,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.qemus[0].process.gid = 107;
         facts.qemus[0].process.groups = vec![107, 36];
-        let found = only(&facts, &expected, "qemu_stale_ids");
+        let found = only(&facts, &expected, CheckId::QemuStaleIds);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject, "instance-00000001 (pid 2001)");
     }
@@ -159,6 +161,6 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.qemus[0].process.gid = 107;
         facts.qemus[0].process.groups = vec![107, 42477];
-        assert!(only(&facts, &expected, "qemu_stale_ids").is_empty());
+        assert!(only(&facts, &expected, CheckId::QemuStaleIds).is_empty());
     }
 }

@@ -2,6 +2,7 @@
 //! whether it sets the group QEMU runs with.
 
 use super::{Ctx, Error, Finding, Warning, push};
+use crate::audit::checks::CheckId;
 
 /// Keys whose duplicates decide which user or group QEMU runs as.
 const IDENTITY_KEYS: &[&str] = &["user", "group"];
@@ -16,7 +17,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     if let Some(error) = &conf.error {
         push(
             out,
-            "qemu_conf_unreadable",
+            CheckId::QemuConfUnreadable,
             Error,
             path,
             format!(
@@ -47,7 +48,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
         };
         push(
             out,
-            "qemu_conf_duplicate",
+            CheckId::QemuConfDuplicate,
             if identity { Error } else { Warning },
             format!("{path}: {key}"),
             format!(
@@ -66,7 +67,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
         let group = &ctx.expected.group;
         push(
             out,
-            "qemu_conf_group_unset",
+            CheckId::QemuConfGroupUnset,
             Error,
             format!("{path}: group"),
             format!(
@@ -87,6 +88,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::super::fixture::{healthy, only};
+    use crate::audit::checks::CheckId;
     use crate::audit::finding::Severity;
     use crate::qemu_conf::Duplicate;
 
@@ -95,17 +97,17 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.qemu_conf.error = Some("line 12, column 9: expecting a value".into());
         facts.qemu_conf.group = None;
-        let found = only(&facts, &expected, "qemu_conf_unreadable");
+        let found = only(&facts, &expected, CheckId::QemuConfUnreadable);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("line 12"));
         // Not also "group unset": the file said nothing readable.
-        assert!(only(&facts, &expected, "qemu_conf_group_unset").is_empty());
+        assert!(only(&facts, &expected, CheckId::QemuConfGroupUnset).is_empty());
     }
 
     #[test]
     fn readable_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "qemu_conf_unreadable").is_empty());
+        assert!(only(&facts, &expected, CheckId::QemuConfUnreadable).is_empty());
     }
 
     #[test]
@@ -115,7 +117,7 @@ mod tests {
             key: "group".into(),
             lines: vec![447, 910],
         }];
-        let found = only(&facts, &expected, "qemu_conf_duplicate");
+        let found = only(&facts, &expected, CheckId::QemuConfDuplicate);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].severity, Severity::Error);
         assert!(found[0].message.contains("FIRST one (line 447)"));
@@ -129,7 +131,7 @@ mod tests {
             key: "security_driver".into(),
             lines: vec![3, 4, 9],
         }];
-        let found = only(&facts, &expected, "qemu_conf_duplicate");
+        let found = only(&facts, &expected, CheckId::QemuConfDuplicate);
         assert_eq!(found[0].severity, Severity::Warning);
         assert!(found[0].message.contains("ignores line(s) 4, 9"));
     }
@@ -137,7 +139,7 @@ mod tests {
     #[test]
     fn no_duplicates_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "qemu_conf_duplicate").is_empty());
+        assert!(only(&facts, &expected, CheckId::QemuConfDuplicate).is_empty());
     }
 
     #[test]
@@ -145,12 +147,15 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.qemu_conf.group = None;
         facts.accounts.qemu_group_gid = None;
-        assert_eq!(only(&facts, &expected, "qemu_conf_group_unset").len(), 1);
+        assert_eq!(
+            only(&facts, &expected, CheckId::QemuConfGroupUnset).len(),
+            1
+        );
     }
 
     #[test]
     fn group_set_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "qemu_conf_group_unset").is_empty());
+        assert!(only(&facts, &expected, CheckId::QemuConfGroupUnset).is_empty());
     }
 }

@@ -1,14 +1,15 @@
 //! The sockets themselves: missing while their VM runs, taken by something else, a group the
 //! connecting side does not have, nobody listening, or a path too long for `sun_path`.
 
+use crate::audit::checks::CheckId;
 use std::collections::HashSet;
 
-use super::pairs::running_vm;
 use super::{
     Ctx, Error, Finding, Warning, describe_group, group_or_other_rw, is_under, octal, push,
 };
 use crate::audit::facts::SocketFacts;
-use crate::audit::pairing::{CLIENT_TYPE, LEGACY_TYPE, OvsSide, Pair};
+use crate::audit::pairing::{OvsSide, Pair};
+use crate::nofollow::Kind;
 
 /// `sizeof(sun_path)` on Linux: a path must be shorter, with room for the final NUL.
 const SUN_PATH: usize = 108;
@@ -19,7 +20,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
             continue;
         };
         let socket = ctx.facts.sockets.get(&ovs.path);
-        if let Some(vm) = running_vm(pair) {
+        if let Some(vm) = pair.running_vm() {
             if socket.is_some_and(|s| !s.file.exists) {
                 socket_missing(ovs, &vm, out);
             }
@@ -27,9 +28,9 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
         let Some(socket) = socket.filter(|s| is_socket(s)) else {
             continue;
         };
-        if ovs.kind == CLIENT_TYPE {
+        if ovs.kind.is_client() {
             socket_group(ctx, ovs, socket, out);
-        } else if ovs.kind == LEGACY_TYPE {
+        } else if ovs.kind.is_legacy() {
             legacy_socket_access(ctx, ovs, socket, out);
         }
     }
@@ -49,11 +50,11 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
 }
 
 fn is_socket(socket: &SocketFacts) -> bool {
-    socket.file.exists && socket.file.kind.as_deref() == Some("socket")
+    socket.file.exists && socket.file.kind == Some(Kind::Socket)
 }
 
 fn socket_missing(ovs: &OvsSide, vm: &str, out: &mut Vec<Finding>) {
-    let (who, fix) = if ovs.kind == CLIENT_TYPE {
+    let (who, fix) = if ovs.kind.is_client() {
         (
             "QEMU creates this socket when the VM starts; it was removed since (a cleanup, a \
              tmpfs, someone's rm), and QEMU does not create it again",
@@ -70,7 +71,7 @@ fn socket_missing(ovs: &OvsSide, vm: &str, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "socket_missing",
+        CheckId::SocketMissing,
         Error,
         ovs.path.as_str(),
         format!(
@@ -120,7 +121,7 @@ fn socket_group(ctx: &Ctx, ovs: &OvsSide, socket: &SocketFacts, out: &mut Vec<Fi
     };
     push(
         out,
-        "socket_group",
+        CheckId::SocketGroup,
         Error,
         ovs.path.as_str(),
         format!(
@@ -162,7 +163,7 @@ fn legacy_socket_access(ctx: &Ctx, ovs: &OvsSide, socket: &SocketFacts, out: &mu
     }
     push(
         out,
-        "legacy_socket_access",
+        CheckId::LegacySocketAccess,
         Warning,
         ovs.path.as_str(),
         format!(
@@ -191,7 +192,7 @@ fn stale_socket(ctx: &Ctx, path: &str, out: &mut Vec<Finding>) {
     };
     push(
         out,
-        "stale_socket",
+        CheckId::StaleSocket,
         Warning,
         path,
         format!(
@@ -204,10 +205,10 @@ fn stale_socket(ctx: &Ctx, path: &str, out: &mut Vec<Finding>) {
 }
 
 fn socket_not_a_socket(path: &str, socket: &SocketFacts, out: &mut Vec<Finding>) {
-    let kind = socket.file.kind.as_deref().unwrap_or("unknown");
+    let kind = socket.file.kind.map_or("unknown", Kind::as_str);
     push(
         out,
-        "socket_not_a_socket",
+        CheckId::SocketNotASocket,
         Error,
         path,
         format!(
@@ -227,7 +228,7 @@ fn too_long(ctx: &Ctx, out: &mut Vec<Finding>) {
             if path.len() >= SUN_PATH && seen.insert(path) {
                 push(
                     out,
-                    "socket_path_too_long",
+                    CheckId::SocketPathTooLong,
                     Error,
                     path,
                     format!(
@@ -257,6 +258,8 @@ mod tests {
     use super::super::fixture::{
         RUNDIR, SOCKET_DIR, client_iface, domain, healthy, make_first_legacy, only, qemu, socket,
     };
+    use crate::audit::checks::CheckId;
+    use crate::nofollow::Kind;
 
     const VHU1: &str = "/var/lib/vhost_sockets/vhu1";
 
@@ -264,7 +267,7 @@ mod tests {
     fn socket_missing_while_the_vm_runs() {
         let (mut facts, expected) = healthy();
         facts.sockets.get_mut(VHU1).unwrap().file.exists = false;
-        let found = only(&facts, &expected, "socket_missing");
+        let found = only(&facts, &expected, CheckId::SocketMissing);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("instance-00000001 runs"));
     }
@@ -275,7 +278,7 @@ mod tests {
         make_first_legacy(&mut facts);
         let path = format!("{RUNDIR}/vhu1");
         facts.sockets.get_mut(&path).unwrap().file.exists = false;
-        let found = only(&facts, &expected, "socket_missing");
+        let found = only(&facts, &expected, CheckId::SocketMissing);
         assert!(found[0].fix.contains("del-port"));
     }
 
@@ -285,21 +288,21 @@ mod tests {
         facts.sockets.get_mut(VHU1).unwrap().file.exists = false;
         facts.domains.as_mut().unwrap()[0].running = false;
         facts.qemus.remove(0);
-        assert!(only(&facts, &expected, "socket_missing").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketMissing).is_empty());
     }
 
     #[test]
     fn socket_not_a_socket() {
         let (mut facts, expected) = healthy();
-        facts.sockets.get_mut(VHU1).unwrap().file.kind = Some("file".into());
-        let found = only(&facts, &expected, "socket_not_a_socket");
+        facts.sockets.get_mut(VHU1).unwrap().file.kind = Some(Kind::File);
+        let found = only(&facts, &expected, CheckId::SocketNotASocket);
         assert!(found[0].message.contains("is a file"));
     }
 
     #[test]
     fn sockets_are_sockets() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "socket_not_a_socket").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketNotASocket).is_empty());
     }
 
     #[test]
@@ -308,7 +311,7 @@ mod tests {
         let file = &mut facts.sockets.get_mut(VHU1).unwrap().file;
         file.gid = Some(107);
         file.group = Some("qemu".into());
-        let found = only(&facts, &expected, "socket_group");
+        let found = only(&facts, &expected, CheckId::SocketGroup);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("belongs to group qemu (gid 107)"));
     }
@@ -317,7 +320,7 @@ mod tests {
     fn socket_group_without_group_write() {
         let (mut facts, expected) = healthy();
         facts.sockets.get_mut(VHU1).unwrap().file.mode = Some(0o755);
-        let found = only(&facts, &expected, "socket_group");
+        let found = only(&facts, &expected, CheckId::SocketGroup);
         assert!(found[0].message.contains("has no group read-write"));
     }
 
@@ -326,16 +329,16 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.sockets.get_mut(VHU1).unwrap().file.gid = Some(107);
         facts.sysconfig.ovs_user_id = Some("root:root".into());
-        assert!(only(&facts, &expected, "socket_group").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketGroup).is_empty());
         facts.sysconfig.ovs_user_id = Some("openvswitch:hugetlbfs".into());
         facts.sockets.get_mut(VHU1).unwrap().file.mode = Some(0o777);
-        assert!(only(&facts, &expected, "socket_group").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketGroup).is_empty());
     }
 
     #[test]
     fn socket_group_right_is_fine() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "socket_group").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketGroup).is_empty());
     }
 
     #[test]
@@ -344,7 +347,7 @@ mod tests {
         make_first_legacy(&mut facts);
         let path = format!("{RUNDIR}/vhu1");
         facts.sockets.get_mut(&path).unwrap().file.mode = Some(0o755);
-        let found = only(&facts, &expected, "legacy_socket_access");
+        let found = only(&facts, &expected, CheckId::LegacySocketAccess);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("mode 0755"));
     }
@@ -353,11 +356,11 @@ mod tests {
     fn legacy_socket_fine_or_qemu_root() {
         let (mut facts, expected) = healthy();
         make_first_legacy(&mut facts);
-        assert!(only(&facts, &expected, "legacy_socket_access").is_empty());
+        assert!(only(&facts, &expected, CheckId::LegacySocketAccess).is_empty());
         let path = format!("{RUNDIR}/vhu1");
         facts.sockets.get_mut(&path).unwrap().file.mode = Some(0o755);
         facts.qemu_conf.user = Some("+0".into());
-        assert!(only(&facts, &expected, "legacy_socket_access").is_empty());
+        assert!(only(&facts, &expected, CheckId::LegacySocketAccess).is_empty());
     }
 
     #[test]
@@ -367,7 +370,7 @@ mod tests {
         let mut sock = socket(&path);
         sock.listening = false;
         facts.sockets.insert(path.clone(), sock);
-        let found = only(&facts, &expected, "stale_socket");
+        let found = only(&facts, &expected, CheckId::StaleSocket);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject, path);
         assert!(found[0].fix.contains("remove_stale=true"));
@@ -378,7 +381,7 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.sockets.get_mut(VHU1).unwrap().file.exists = false;
         facts.sockets.get_mut(VHU1).unwrap().listening = false;
-        assert!(only(&facts, &expected, "stale_socket").is_empty());
+        assert!(only(&facts, &expected, CheckId::StaleSocket).is_empty());
     }
 
     #[test]
@@ -400,7 +403,7 @@ mod tests {
             .unwrap()
             .push(domain("instance-3", &name));
         facts.qemus.push(qemu(2003, "instance-3", &name));
-        let found = only(&facts, &expected, "socket_path_too_long");
+        let found = only(&facts, &expected, CheckId::SocketPathTooLong);
         // Three sides, one path: one finding.
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("108 bytes long"));
@@ -417,6 +420,6 @@ mod tests {
             .unwrap()
             .interfaces
             .push(client_iface(&name));
-        assert!(only(&facts, &expected, "socket_path_too_long").is_empty());
+        assert!(only(&facts, &expected, CheckId::SocketPathTooLong).is_empty());
     }
 }

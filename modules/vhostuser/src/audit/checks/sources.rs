@@ -2,9 +2,10 @@
 //! and the checks that need a missing source stay silent instead of guessing.
 
 use super::{Critical, Ctx, Error, Finding, Warning, push};
+use crate::audit::checks::CheckId;
 
 /// `unavailable` keys that have a more specific check of their own.
-const OWN_CHECK: &[&str] = &["ovsdb", "libvirt", "sysconfig"];
+const OWN_CHECK: &[&str] = &["ovsdb", "libvirt"];
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     let facts = ctx.facts;
@@ -13,7 +14,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
         let why = ovsdb.unwrap_or("no answer was recorded");
         push(
             out,
-            "ovsdb_unavailable",
+            CheckId::OvsdbUnavailable,
             Critical,
             "ovsdb",
             format!(
@@ -32,7 +33,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
         let why = libvirt.unwrap_or("no answer was recorded");
         push(
             out,
-            "libvirt_unavailable",
+            CheckId::LibvirtUnavailable,
             Warning,
             "libvirt",
             format!(
@@ -45,15 +46,10 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
              `libvirt_xml_dir` with the domains' XML",
         );
     }
-    if let Some(why) = facts
-        .sysconfig
-        .error
-        .as_deref()
-        .or_else(|| facts.unavailable.get("sysconfig").map(String::as_str))
-    {
+    if let Some(why) = facts.sysconfig.error.as_deref() {
         push(
             out,
-            "sysconfig_unreadable",
+            CheckId::SysconfigUnreadable,
             Error,
             display_path(&facts.sysconfig.path, "/etc/sysconfig/openvswitch"),
             format!(
@@ -72,7 +68,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
         }
         push(
             out,
-            "source_unavailable",
+            CheckId::SourceUnavailable,
             Warning,
             source.as_str(),
             format!(
@@ -94,6 +90,7 @@ fn display_path<'a>(path: &'a str, default: &'a str) -> &'a str {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::super::fixture::{healthy, ids_of, only, run_on};
+    use crate::audit::checks::CheckId;
     use crate::audit::finding::Severity;
 
     #[test]
@@ -106,19 +103,19 @@ mod tests {
         facts.socket_dir.mode = Some(0o700);
         let found = run_on(&facts, &expected);
         let ids = ids_of(&found);
-        assert_eq!(ids[0], "ovsdb_unavailable");
+        assert_eq!(ids[0], CheckId::OvsdbUnavailable);
         assert_eq!(found[0].severity, Severity::Critical);
         assert!(found[0].message.contains("connection refused"));
-        assert!(ids.contains(&"socket_dir_mode"));
+        assert!(ids.contains(&CheckId::SocketDirMode));
         // Without OvS, no domain interface is called an orphan.
-        assert!(!ids.contains(&"orphan_domain_interface"));
-        assert!(!ids.contains(&"orphan_qemu_socket"));
+        assert!(!ids.contains(&CheckId::OrphanDomainInterface));
+        assert!(!ids.contains(&CheckId::OrphanQemuSocket));
     }
 
     #[test]
     fn ovsdb_available_gives_no_finding() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "ovsdb_unavailable").is_empty());
+        assert!(only(&facts, &expected, CheckId::OvsdbUnavailable).is_empty());
     }
 
     #[test]
@@ -133,17 +130,17 @@ mod tests {
         let ids = ids_of(&found);
         let libvirt: Vec<_> = found
             .iter()
-            .filter(|f| f.id == "libvirt_unavailable")
+            .filter(|f| f.id == CheckId::LibvirtUnavailable)
             .collect();
         assert_eq!(libvirt.len(), 1);
         assert_eq!(libvirt[0].severity, Severity::Warning);
-        assert!(!ids.contains(&"orphan_ovs_port"));
+        assert!(!ids.contains(&CheckId::OrphanOvsPort));
     }
 
     #[test]
     fn libvirt_available_gives_no_finding() {
         let (facts, expected) = healthy();
-        assert!(only(&facts, &expected, "libvirt_unavailable").is_empty());
+        assert!(only(&facts, &expected, CheckId::LibvirtUnavailable).is_empty());
     }
 
     #[test]
@@ -152,7 +149,7 @@ mod tests {
         facts
             .unavailable
             .insert("proc".into(), "permission denied".into());
-        let found = only(&facts, &expected, "source_unavailable");
+        let found = only(&facts, &expected, CheckId::SourceUnavailable);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject, "proc");
         assert!(found[0].message.contains("permission denied"));
@@ -162,7 +159,7 @@ mod tests {
     fn own_sources_are_not_reported_twice() {
         let (mut facts, expected) = healthy();
         facts.unavailable.insert("ovsdb".into(), "timeout".into());
-        assert!(only(&facts, &expected, "source_unavailable").is_empty());
+        assert!(only(&facts, &expected, CheckId::SourceUnavailable).is_empty());
     }
 
     #[test]
@@ -172,9 +169,9 @@ mod tests {
         facts.accounts.ovs_user_exists = false;
         let found = run_on(&facts, &expected);
         let ids = ids_of(&found);
-        assert!(ids.contains(&"sysconfig_unreadable"));
-        assert!(!ids.contains(&"ovs_user_missing"));
-        assert!(!ids.contains(&"ovs_runs_as_root"));
+        assert!(ids.contains(&CheckId::SysconfigUnreadable));
+        assert!(!ids.contains(&CheckId::OvsUserMissing));
+        assert!(!ids.contains(&CheckId::OvsRunsAsRoot));
     }
 
     #[test]
@@ -182,6 +179,6 @@ mod tests {
         let (mut facts, expected) = healthy();
         facts.sysconfig.present = false;
         facts.sysconfig.ovs_user_id = None;
-        assert!(only(&facts, &expected, "sysconfig_unreadable").is_empty());
+        assert!(only(&facts, &expected, CheckId::SysconfigUnreadable).is_empty());
     }
 }

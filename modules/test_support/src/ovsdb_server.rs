@@ -2,7 +2,6 @@
 //! fresh temporary directory, run as a child of the test (no `--detach`), so that Drop kills
 //! exactly that process and removes the directory. The system's /var/run/openvswitch and its
 //! database are never touched.
-#![allow(dead_code)]
 
 use std::env;
 use std::fs;

@@ -4,10 +4,17 @@
 use std::path::Path;
 use std::time::Duration;
 
-use vhostuser::audit::facts::{DomainFacts, DomainInterface};
-use vhostuser::libvirt::{self, Domain, DomainState, Virsh};
+use super::facts::{DomainFacts, DomainInterface};
+use crate::libvirt::{self, Domain, DomainState, Virsh};
 
-use crate::Params;
+/// Where the domains come from: virsh, or a directory of domain XML files.
+#[derive(Debug, Clone)]
+pub enum LibvirtSource {
+    /// The command that runs virsh (`["virsh"]`, or through a container), and the URI.
+    Virsh { command: Vec<String>, uri: String },
+    /// A directory of `<domain>` XML files, for hosts where virsh cannot run.
+    XmlDir(String),
+}
 
 fn facts(domain: &Domain, running: bool) -> DomainFacts {
     DomainFacts {
@@ -21,7 +28,7 @@ fn facts(domain: &Domain, running: bool) -> DomainFacts {
             .map(|i| DomainInterface {
                 mac: i.mac.clone(),
                 path: i.path.clone(),
-                mode: i.mode.map(|m| m.as_str().to_owned()),
+                mode: i.mode,
                 target: i.target_dev.clone(),
             })
             .collect(),
@@ -29,7 +36,8 @@ fn facts(domain: &Domain, running: bool) -> DomainFacts {
 }
 
 /// The domains, or why they could not be read at all; and those that could not be parsed.
-pub(crate) struct Read {
+#[derive(Debug)]
+pub struct Read {
     pub domains: Result<Vec<DomainFacts>, String>,
     /// Name (or file) and why.
     pub broken: Vec<(String, String)>,
@@ -37,32 +45,36 @@ pub(crate) struct Read {
 
 /// The domains, or why they could not be read at all, plus the domains that could not be
 /// parsed (name and why): those are reported, and the others are still audited.
-pub(crate) fn read(params: &Params, timeout: Duration) -> Read {
+#[must_use]
+pub fn read(source: &LibvirtSource, timeout: Duration) -> Read {
     let mut broken = Vec::new();
-    if let Some(dir) = &params.libvirt_xml_dir {
-        let files = match libvirt::read_dir_xml(Path::new(dir)) {
-            Ok(files) => files,
-            Err(e) => {
-                return Read {
-                    domains: Err(e.to_string()),
-                    broken,
-                };
+    let (command, uri) = match source {
+        LibvirtSource::Virsh { command, uri } => (command, uri),
+        LibvirtSource::XmlDir(dir) => {
+            let files = match libvirt::read_dir_xml(Path::new(dir)) {
+                Ok(files) => files,
+                Err(e) => {
+                    return Read {
+                        domains: Err(e.to_string()),
+                        broken,
+                    };
+                }
+            };
+            let mut domains = Vec::new();
+            for file in files {
+                match &file.domain {
+                    // Files describe definitions; whether a domain runs is the process scan's to say.
+                    Ok(domain) => domains.push(facts(domain, false)),
+                    Err(e) => broken.push((file.path.display().to_string(), e.to_string())),
+                }
             }
-        };
-        let mut domains = Vec::new();
-        for file in files {
-            match &file.domain {
-                // Files describe definitions; whether a domain runs is the process scan's to say.
-                Ok(domain) => domains.push(facts(domain, false)),
-                Err(e) => broken.push((file.path.display().to_string(), e.to_string())),
-            }
+            return Read {
+                domains: Ok(domains),
+                broken,
+            };
         }
-        return Read {
-            domains: Ok(domains),
-            broken,
-        };
-    }
-    let virsh = Virsh::new(&params.virsh_command, Some(&params.libvirt_uri), timeout);
+    };
+    let virsh = Virsh::new(command, Some(uri), timeout);
     let read = match virsh.read_domains() {
         Ok(read) => read,
         Err(e) => {
