@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
+from ansible.plugins.loader import module_loader
 
 from ansiblelint.rules import args as builtin_args
 from ansiblelint.text import has_jinja
-from ansiblelint.utils import load_plugin
 
 if TYPE_CHECKING:
     from ansiblelint.errors import MatchError
@@ -98,7 +98,9 @@ def extend(rule_class: type[builtin_args.ArgsRule]) -> None:
         module_name = task["action"]["__ansible_module_original__"]
         if module_name in self.module_aliases:
             return []
-        resolved = load_plugin(module_name).plugin_resolved_path
+        # The module's own file: ansible-lint resolves the action plugin first, and ours (the module
+        # cache) hold no argument spec.
+        resolved = module_loader.find_plugin_with_context(module_name, ignore_deprecated=True, check_aliases=True).plugin_resolved_path
         if not isinstance(resolved, str) or not is_binary(Path(resolved)):
             return builtin_matchtask(self, task, file)
         sidecar = sidecar_of(Path(resolved))

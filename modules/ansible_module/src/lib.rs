@@ -17,7 +17,7 @@ pub mod sidecar;
 pub mod spec;
 mod validate;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
@@ -128,49 +128,130 @@ pub fn run<P: DeserializeOwned>(
     }
 }
 
-/// Reads and validates the arguments; an error is the complete JSON failure to print.
-fn prepare<P: DeserializeOwned>(spec: &ArgSpec) -> Result<(P, Ctx, Validated), Value> {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let binary = args
-        .first()
-        .and_then(|a| std::path::Path::new(a).file_name())
-        .map_or_else(String::new, |n| {
-            n.to_string_lossy()
-                .trim_start_matches("AnsiballZ_")
-                .to_owned()
-        });
-    let fail = |msg: String| serde_json::json!({"failed": true, "changed": false, "msg": msg});
+/// How the module was called: the name it was called by and its arguments, read once.
+#[derive(Debug)]
+struct Invocation {
+    /// The file name the module was called by, without Ansible's `AnsiballZ_` prefix.
+    binary: String,
+    /// The arguments object, or the complete JSON failure to print.
+    args: Result<Map<String, Value>, Value>,
+}
+
+static INVOCATION: OnceLock<Invocation> = OnceLock::new();
+
+fn failure(msg: &str) -> Value {
+    serde_json::json!({"failed": true, "changed": false, "msg": msg})
+}
+
+/// Reads the arguments the first time it is asked: from the file Ansible names as the one
+/// argument, or from standard input when that argument is `-` (the collection's action plugins
+/// send them that way, saving a file transfer).
+fn invocation() -> &'static Invocation {
+    INVOCATION.get_or_init(|| {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let binary = args
+            .first()
+            .and_then(|a| std::path::Path::new(a).file_name())
+            .map_or_else(String::new, |n| {
+                n.to_string_lossy()
+                    .trim_start_matches("AnsiballZ_")
+                    .to_owned()
+            });
+        let args = read_args(&binary, &args);
+        Invocation { binary, args }
+    })
+}
+
+fn read_args(binary: &str, args: &[std::ffi::OsString]) -> Result<Map<String, Value>, Value> {
     if args.len() != 2 {
-        return Err(fail(format!(
+        return Err(failure(&format!(
             "{binary} is an Ansible module: run it from a playbook or with `ansible -m`. Ansible \
-             calls it with exactly one argument, the path of a JSON file of arguments; it got {}.",
+             calls it with exactly one argument, the path of a JSON file of arguments (or `-` to \
+             read them from standard input); it got {}.",
             args.len().saturating_sub(1)
         )));
     }
-    let text = std::fs::read(&args[1]).map_err(|e| {
-        fail(format!(
-            "could not read the module arguments file {}: {e}",
-            args[1].to_string_lossy()
-        ))
-    })?;
-    let mut params = match serde_json::from_slice::<Value>(&text) {
-        Ok(Value::Object(map)) => unwrap_module_args(map),
-        Ok(_) => {
-            return Err(fail(
-                "the module arguments file must hold a JSON object".into(),
-            ));
-        }
-        Err(e) => {
-            return Err(fail(format!(
-                "the module arguments file is not valid JSON: {e}"
-            )));
-        }
+    let text = if args[1] == "-" {
+        let mut text = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut text)
+            .map_err(|e| {
+                failure(&format!(
+                    "could not read the module arguments from standard input: {e}"
+                ))
+            })?;
+        text
+    } else {
+        std::fs::read(&args[1]).map_err(|e| {
+            failure(&format!(
+                "could not read the module arguments file {}: {e}",
+                args[1].to_string_lossy()
+            ))
+        })?
     };
-    let mut ctx = Ctx::take_from(&mut params, &binary);
+    match serde_json::from_slice::<Value>(&text) {
+        Ok(Value::Object(map)) => Ok(unwrap_module_args(map)),
+        Ok(_) => Err(failure("the module arguments file must hold a JSON object")),
+        Err(e) => Err(failure(&format!(
+            "the module arguments file is not valid JSON: {e}"
+        ))),
+    }
+}
+
+/// The module a multi-call binary is asked to be: the last part of `_ansible_module_name` (the
+/// action as the task wrote it, `nfv.vhostuser.qemu_conf` or `qemu_conf`) when it is one of
+/// `known`, else the name the binary was called by (`plugins/modules/qemu_conf` is a hard link of
+/// the one binary), else `None`.
+#[must_use]
+pub fn invoked_module(known: &[&'static str]) -> Option<&'static str> {
+    let invocation = invocation();
+    let from_task = invocation
+        .args
+        .as_ref()
+        .ok()
+        .and_then(|args| args.get("_ansible_module_name"))
+        .and_then(Value::as_str)
+        .and_then(|name| name.rsplit('.').next());
+    [from_task, Some(invocation.binary.as_str())]
+        .into_iter()
+        .flatten()
+        .find_map(|name| known.iter().copied().find(|k| *k == name))
+}
+
+/// The answer of a multi-call binary asked to be a module it does not hold, or whose arguments
+/// could not be read (that failure then, as the module would give it).
+#[must_use]
+pub fn unknown_module(known: &[&'static str]) -> ExitCode {
+    let invocation = invocation();
+    if let Err(failure) = &invocation.args {
+        emit(failure);
+        return ExitCode::FAILURE;
+    }
+    let asked = invocation
+        .args
+        .as_ref()
+        .ok()
+        .and_then(|args| args.get("_ansible_module_name"))
+        .and_then(Value::as_str)
+        .unwrap_or(&invocation.binary);
+    emit(&failure(&format!(
+        "this binary holds the modules {}, not {asked:?}: call it by one of those names",
+        known.join(", ")
+    )));
+    ExitCode::FAILURE
+}
+
+/// Reads and validates the arguments; an error is the complete JSON failure to print.
+fn prepare<P: DeserializeOwned>(spec: &ArgSpec) -> Result<(P, Ctx, Validated), Value> {
+    let invocation = invocation();
+    let mut params = invocation.args.clone()?;
+    let binary = &invocation.binary;
+    let mut ctx = Ctx::take_from(&mut params, binary);
     let _ = MODULE_NAME.set(ctx.module_name.clone());
     let secrets = validate::raw_no_log_values(spec, &params);
     let validated = validate(spec, params, ctx.ignore_unknown_opts).map_err(|invalid| {
-        let mut failure = fail(match invalid {
+        let mut answer = failure(&match invalid {
             Invalid::Rule(msg) => msg,
             Invalid::Unsupported(msg) => {
                 format!(
@@ -179,15 +260,15 @@ fn prepare<P: DeserializeOwned>(spec: &ArgSpec) -> Result<(P, Ctx, Validated), V
                 )
             }
         });
-        result::scrub(&mut failure, &secrets);
-        failure
+        result::scrub(&mut answer, &secrets);
+        answer
     })?;
     for secret in &validated.no_log_values {
         result::hide_globally(secret);
     }
     ctx.warnings.clone_from(&validated.warnings);
     let params = P::deserialize(Value::Object(validated.params.clone())).map_err(|e| {
-        fail(format!(
+        failure(&format!(
             "internal error in {}: its parameters do not fit its spec ({e}); please report this bug",
             ctx.module_name
         ))

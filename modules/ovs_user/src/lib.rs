@@ -171,6 +171,12 @@ struct Found {
     unparsed_lines: Vec<usize>,
 }
 
+/// Runs the module as Ansible calls it: arguments in, one JSON result out.
+#[must_use]
+pub fn run_module() -> std::process::ExitCode {
+    ansible_module::run(&SPEC, |params, ctx| ensure(&params, ctx))
+}
+
 /// The module: set `OVS_USER_ID`, and optionally re-own the directories.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     ensure_in(params, ctx, &Roots::host())

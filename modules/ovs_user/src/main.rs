@@ -1,9 +1,8 @@
-//! The `ovs_user` binary that Ansible copies to the host and runs.
+//! The `ovs_user` binary on its own, as the module's tests run it; the collection ships the
+//! multi-call binary `nfv_vhostuser`, which holds every module.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ansible_module::run(&ovs_user::SPEC, |params, ctx| {
-        ovs_user::ensure(&params, ctx)
-    })
+    ovs_user::run_module()
 }

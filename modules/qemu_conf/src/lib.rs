@@ -74,6 +74,12 @@ fn check_identity(key: &str, value: &qemu_conf::Value, path: &str) -> Option<Str
     })
 }
 
+/// Runs the module as Ansible calls it: arguments in, one JSON result out.
+#[must_use]
+pub fn run_module() -> std::process::ExitCode {
+    ansible_module::run(&SPEC, |params, ctx| ensure(&params, ctx))
+}
+
 /// The module: bring the file to the wanted settings.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     if params.path.is_empty() {

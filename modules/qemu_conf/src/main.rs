@@ -1,9 +1,8 @@
-//! The `qemu_conf` binary that Ansible copies to the host and runs.
+//! The `qemu_conf` binary on its own, as the module's tests run it; the collection ships the
+//! multi-call binary `nfv_vhostuser`, which holds every module.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ansible_module::run(&qemu_conf::SPEC, |params, ctx| {
-        qemu_conf::ensure(&params, ctx)
-    })
+    qemu_conf::run_module()
 }

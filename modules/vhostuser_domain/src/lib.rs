@@ -65,6 +65,12 @@ fn virsh_failure(name: &str, e: &ManageError) -> Failure {
     }
 }
 
+/// Runs the module as Ansible calls it: arguments in, one JSON result out.
+#[must_use]
+pub fn run_module() -> std::process::ExitCode {
+    ansible_module::run(&SPEC, |params, ctx| ensure(&params, ctx))
+}
+
 /// The module: plan on the persistent definition, define the edit, restart on request.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     let name = params.name.as_str();

@@ -1,9 +1,8 @@
-//! The `vhostuser_domain` binary that Ansible copies to the host and runs.
+//! The `vhostuser_domain` binary on its own, as the module's tests run it; the collection ships the
+//! multi-call binary `nfv_vhostuser`, which holds every module.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ansible_module::run(&vhostuser_domain::SPEC, |params, ctx| {
-        vhostuser_domain::ensure(&params, ctx)
-    })
+    vhostuser_domain::run_module()
 }

@@ -80,6 +80,12 @@ pub struct Params {
     pub details: bool,
 }
 
+/// Runs the module as Ansible calls it: arguments in, one JSON result out.
+#[must_use]
+pub fn run_module() -> std::process::ExitCode {
+    ansible_module::run(&SPEC, |params, ctx| ensure(&params, ctx))
+}
+
 /// The module: collect, pair, judge, report.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     ensure_in(params, ctx, &Roots::host())

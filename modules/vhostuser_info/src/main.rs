@@ -1,9 +1,8 @@
-//! The `vhostuser_info` binary that Ansible copies to the host and runs.
+//! The `vhostuser_info` binary on its own, as the module's tests run it; the collection ships the
+//! multi-call binary `nfv_vhostuser`, which holds every module.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ansible_module::run(&vhostuser_info::SPEC, |params, ctx| {
-        vhostuser_info::ensure(&params, ctx)
-    })
+    vhostuser_info::run_module()
 }

@@ -41,6 +41,12 @@ pub const SPEC: ArgSpec = ArgSpec::new(OPTIONS);
 
 pub use wanted::{Params, State};
 
+/// Runs the module as Ansible calls it: arguments in, one JSON result out.
+#[must_use]
+pub fn run_module() -> std::process::ExitCode {
+    ansible_module::run(&SPEC, |params, ctx| ensure(&params, ctx))
+}
+
 /// The module: bring the interface to the wanted type and path, or remove it.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     let wanted = Wanted::from_params(params)?;

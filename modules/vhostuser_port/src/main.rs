@@ -1,9 +1,8 @@
-//! The `vhostuser_port` binary that Ansible copies to the host and runs.
+//! The `vhostuser_port` binary on its own, as the module's tests run it; the collection ships the
+//! multi-call binary `nfv_vhostuser`, which holds every module.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ansible_module::run(&vhostuser_port::SPEC, |params, ctx| {
-        vhostuser_port::ensure(&params, ctx)
-    })
+    vhostuser_port::run_module()
 }

@@ -34,6 +34,12 @@ pub const SPEC: ArgSpec = ArgSpec::new(OPTIONS);
 
 pub use wanted::{Params, SocketPolicy, State};
 
+/// Runs the module as Ansible calls it: arguments in, one JSON result out.
+#[must_use]
+pub fn run_module() -> std::process::ExitCode {
+    ansible_module::run(&SPEC, |params, ctx| ensure(&params, ctx))
+}
+
 /// The module: bring the directory and its sockets to the wanted state.
 pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
     ensure_in(params, ctx, &Roots::host())
