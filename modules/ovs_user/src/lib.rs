@@ -4,17 +4,21 @@
 //! fix-permissions unit do). For `dpdkvhostuserclient` ports the group must be the one QEMU's
 //! sockets carry (`hugetlbfs`), or ovs-vswitchd cannot open them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ansible_module::{
     ArgSpec, Ctx, Diff, Edit, Failure, FileEdit, Kind, Lit, Missing, ModuleResult, Opt, unparsable,
 };
-use serde::Deserialize;
 use serde_json::json;
 use vhostuser::identity::{self, Account, GroupInfo};
 use vhostuser::nofollow::{TreeChange, chown_tree};
 use vhostuser::procfs::processes_named;
 use vhostuser::{Roots, SAMPLE_SIZE, sysconfig};
+
+mod wanted;
+
+pub use wanted::Params;
+use wanted::{Wanted, wanted};
 
 const KEY: &str = "OVS_USER_ID";
 
@@ -36,28 +40,6 @@ const OPTIONS: &[Opt] = &[
 
 /// The module's argument spec; `plugins/modules/ovs_user.yml` documents it.
 pub const SPEC: ArgSpec = ArgSpec::new(OPTIONS);
-
-#[derive(Debug, Deserialize)]
-pub struct Params {
-    pub path: String,
-    pub user: String,
-    pub group: String,
-    pub fix_ownership: bool,
-    pub paths: Vec<String>,
-    pub backup: bool,
-}
-
-fn accounts(params: &Params) -> Result<(Account, GroupInfo), Failure> {
-    let user = identity::user(&params.user).ok_or_else(|| {
-        Failure::new(format!(
-            "user '{}' does not exist on this host; the openvswitch package creates it, or create it first",
-            params.user
-        ))
-    })?;
-    let group = identity::group(&params.group)
-        .ok_or_else(|| Failure::new(identity::missing_group(&params.group)))?;
-    Ok((user, group))
-}
 
 /// The daemons read `OVS_USER_ID` only when they start: a running one with other ids keeps
 /// them until it is restarted.
@@ -83,30 +65,6 @@ fn running_daemons_warnings(
             )
         })
         .collect()
-}
-
-/// Every directory to re-own, checked before anything is changed: a bad one found after the
-/// file was rewritten would leave the task half applied.
-fn ownership_paths(params: &Params) -> Result<Vec<PathBuf>, Failure> {
-    if !params.fix_ownership {
-        return Ok(Vec::new());
-    }
-    let relative: Vec<&str> = params
-        .paths
-        .iter()
-        .filter(|dir| !Path::new(dir).is_absolute())
-        .map(String::as_str)
-        .collect();
-    match relative.as_slice() {
-        [] => Ok(params.paths.iter().map(PathBuf::from).collect()),
-        [dir] => Err(Failure::new(format!(
-            "paths: '{dir}' is relative; give absolute directories (nothing was changed)"
-        ))),
-        dirs => Err(Failure::new(format!(
-            "paths: '{}' are relative; give absolute directories (nothing was changed)",
-            dirs.join("', '")
-        ))),
-    }
 }
 
 fn fix_ownership(
@@ -184,16 +142,21 @@ pub fn ensure(params: &Params, ctx: &mut Ctx) -> Result<ModuleResult, Failure> {
 
 /// [`ensure`] with `/proc` at `roots`.
 pub fn ensure_in(params: &Params, ctx: &mut Ctx, roots: &Roots) -> Result<ModuleResult, Failure> {
-    let (user, group) = accounts(params)?;
-    let dirs = ownership_paths(params)?;
-    let value = format!("{}:{}", user.name, group.name);
-    let path = Path::new(&params.path);
+    let wanted = wanted(params)?;
+    set_user_id(&wanted, ctx, roots)
+}
+
+/// Sets `OVS_USER_ID` in the file, then re-owns the directories, as `wanted` says.
+fn set_user_id(wanted: &Wanted, ctx: &mut Ctx, roots: &Roots) -> Result<ModuleResult, Failure> {
+    let (user, group) = (&wanted.user, &wanted.group);
+    let value = wanted.value();
+    let path = wanted.path.as_path();
     let display = path.display().to_string();
     let file = FileEdit {
         path,
         what: "the sysconfig file",
         new_mode: 0o644,
-        backup: params.backup,
+        backup: wanted.backup,
         missing: Missing::Refuse(format!(
             "could not read {display}: it does not exist; it is installed by the openvswitch package \
              (RHEL and derivatives)"
@@ -217,7 +180,7 @@ pub fn ensure_in(params: &Params, ctx: &mut Ctx, roots: &Roots) -> Result<Module
     })?;
     let found = edited.outcome;
     result.changed = edited.changed;
-    if !identity::is_member(&user, &group) {
+    if !identity::is_member(user, group) {
         result.warn(format!(
             "user {u} is not a member of group {g}: ovs-vswitchd and ovsdb-server refuse to start with \
              OVS_USER_ID={u}:{g} (\"Invalid --user option ... user {u} is not in group {g}, aborting\"); \
@@ -243,7 +206,7 @@ pub fn ensure_in(params: &Params, ctx: &mut Ctx, roots: &Roots) -> Result<Module
              differently; check it by hand"
         ));
     }
-    for warning in running_daemons_warnings(roots, &user, &group, &value) {
+    for warning in running_daemons_warnings(roots, user, group, &value) {
         result.warn(warning);
     }
     let set_msg = |ctx: &Ctx| {
@@ -260,7 +223,7 @@ pub fn ensure_in(params: &Params, ctx: &mut Ctx, roots: &Roots) -> Result<Module
         // What a failure of the re-owning below must report as done.
         result.msg = Some(format!("{KEY}={value} was already set in {display}"));
     }
-    let ownership = fix_ownership(&dirs, &user, &group, ctx, &mut result)?;
+    let ownership = fix_ownership(&wanted.ownership_dirs, user, group, ctx, &mut result)?;
     if ownership.count > 0 {
         result.changed = true;
         result.diff.push(Diff {
@@ -286,7 +249,7 @@ pub fn ensure_in(params: &Params, ctx: &mut Ctx, roots: &Roots) -> Result<Module
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod ensure_tests {
     use std::collections::BTreeSet;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
     use serde_json::{Value, json};
 

@@ -4,7 +4,7 @@
 //! them in results, diffs and messages as AnsibleModule masks `no_log` values.
 
 use serde_json::Value;
-use vhostuser::qemu_conf;
+use vhostuser::{qemu_conf, text};
 
 use crate::wanted::Params;
 
@@ -61,12 +61,11 @@ fn texts_of_json(value: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// A value and the escaped form messages quote it in (`"a\"b"`), so neither shows.
+/// A value and the escaped form messages quote it in (`'a\'b'`), so neither shows.
 fn with_escaped(value: String, out: &mut Vec<String>) {
-    let quoted = format!("{value:?}");
-    let escaped = &quoted[1..quoted.len() - 1];
+    let escaped = text::escaped(&value);
     if escaped != value {
-        out.push(escaped.to_owned());
+        out.push(escaped);
     }
     out.push(value);
 }

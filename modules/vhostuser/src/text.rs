@@ -1,7 +1,9 @@
 //! What the configuration-file editors share: where a parse failed, and which line ending a
-//! file uses for the lines an edit adds.
+//! file uses for the lines an edit adds; and how every message quotes a value and gives a
+//! duration.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -34,9 +36,55 @@ pub fn line_ending(src: &[u8]) -> &'static [u8] {
     if crlf > lf { b"\r\n" } else { b"\n" }
 }
 
+/// `value` as messages quote it: in single quotes, as Ansible does, escaped by [`escaped`].
+#[must_use]
+pub fn quoted(value: &str) -> String {
+    format!("'{}'", escaped(value))
+}
+
+/// `value` with what a message cannot show as itself escaped: a single quote (`\'`), a
+/// backslash (`\\`) and control characters (`\n`, `\0`, `\u{1b}`), so a reader sees
+/// exactly what the value holds and where it ends.
+#[must_use]
+pub fn escaped(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.extend(c.escape_debug()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A duration as messages give it: in seconds, with the fraction only when there is one
+/// (`5s`, `0.3s`).
+#[must_use]
+pub fn seconds(duration: Duration) -> String {
+    format!("{}s", duration.as_secs_f64())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_quoted_as_ansible_quotes_them_with_what_hides_escaped() {
+        assert_eq!(quoted("vhu1"), "'vhu1'");
+        assert_eq!(quoted("it's"), "'it\\'s'");
+        assert_eq!(quoted("a\\b"), "'a\\\\b'");
+        assert_eq!(quoted("a\nb\0\u{1b}"), "'a\\nb\\0\\u{1b}'");
+        assert_eq!(quoted("a \"b\" é"), "'a \"b\" é'");
+    }
+
+    #[test]
+    fn durations_are_given_in_seconds() {
+        assert_eq!(seconds(Duration::from_secs(5)), "5s");
+        assert_eq!(seconds(Duration::from_millis(300)), "0.3s");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5s");
+    }
 
     #[test]
     fn line_ending_follows_most_lines() {

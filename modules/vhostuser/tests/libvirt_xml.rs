@@ -203,7 +203,7 @@ fn refusals_name_the_problem() {
         ("", "no XML element"),
         (
             "error: failed to get domain 'x'\n",
-            "text outside the root element",
+            r"text outside the root element: 'error: failed to get domain \'x\''",
         ),
         (
             "<network><name>default</name></network>",

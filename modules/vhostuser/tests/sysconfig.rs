@@ -874,20 +874,20 @@ fn other_parse_errors_in_place() {
 #[test]
 fn unsafe_values_are_refused_with_the_reason() {
     let original = fixture(RHEL);
-    for (value, reason) in [
-        ("openvswitch:\"x", "a double quote"),
-        ("a\\b", "a backslash"),
-        ("$(id -un):x", "a dollar sign"),
-        ("`id -un`:x", "a backquote"),
-        ("a\nOPTIONS=x", "a line break"),
-        ("a\r", "a line break"),
-        ("a\0b", "a NUL byte"),
+    for (value, shown, reason) in [
+        ("openvswitch:\"x", r#"'openvswitch:"x'"#, "a double quote"),
+        ("a\\b", r"'a\\b'", "a backslash"),
+        ("$(id -un):x", "'$(id -un):x'", "a dollar sign"),
+        ("`id -un`:x", "'`id -un`:x'", "a backquote"),
+        ("a\nOPTIONS=x", r"'a\nOPTIONS=x'", "a line break"),
+        ("a\r", r"'a\r'", "a line break"),
+        ("a\0b", r"'a\0b'", "a NUL byte"),
     ] {
         match set(&original, KEY, value) {
             Err(EditError::UnsafeValue { key, reason: got }) => {
                 assert_eq!(key, KEY);
                 assert!(
-                    got.starts_with(&format!("the value {value:?} contains {reason}")),
+                    got.starts_with(&format!("the value {shown} contains {reason}")),
                     "{got}"
                 );
             }
@@ -902,7 +902,7 @@ fn unsafe_value_message_in_full() {
     assert_eq!(
         error.to_string(),
         "cannot write 'OVS_USER_ID' safely, so nothing was changed: the value \
-         \"$(id -un):hugetlbfs\" contains a dollar sign ($), which starts an expansion when sh \
+         '$(id -un):hugetlbfs' contains a dollar sign ($), which starts an expansion when sh \
          sources the file; this editor writes values without escapes"
     );
 }

@@ -3,6 +3,7 @@
 //! for `dpdkvhostuser`), by the rules Open vSwitch and the kernel apply to them.
 
 use ansible_module::Failure;
+use vhostuser::text::quoted;
 
 /// Refuses a name that cannot be the last component of a socket path, saying why:
 /// - empty, `.` or `..`: no file of its own, the directory itself or its parent (the
@@ -26,22 +27,25 @@ pub(crate) fn check(name: &str) -> Result<(), Failure> {
         ))
     } else if let Some(c) = name.chars().find(|c| matches!(c, '/' | '\\')) {
         Some(format!(
-            "it contains {c:?}; ovs-vswitchd refuses '/' and '\\' in a vhost-user port name, \
-             because the name becomes a file name in the socket directory"
+            "it contains {}; ovs-vswitchd refuses '/' and '\\' in a vhost-user port name, \
+             because the name becomes a file name in the socket directory",
+            quoted(c.encode_utf8(&mut [0; 4]))
         ))
     } else {
         name.chars()
             .find(|c| c.is_whitespace() || c.is_control())
             .map(|c| {
                 format!(
-                    "it contains {c:?}; interface names hold no whitespace or control characters"
+                    "it contains {}; interface names hold no whitespace or control characters",
+                    quoted(c.encode_utf8(&mut [0; 4]))
                 )
             })
     };
     match why {
         None => Ok(()),
         Some(why) => Err(Failure::new(format!(
-            "name {name:?} is not a valid vhost-user interface name: {why}"
+            "name {} is not a valid vhost-user interface name: {why}",
+            quoted(name)
         ))),
     }
 }
@@ -66,22 +70,22 @@ mod tests {
 
     #[test]
     fn names_that_are_no_socket_file_are_refused_with_the_reason() {
-        for (name, words) in [
-            ("", "it is empty"),
-            (".", "the socket directory itself"),
-            ("..", "the socket directory's parent itself"),
-            ("../etc", "contains '/'"),
-            ("a\\b", "contains '\\\\'"),
-            ("vhu1\n", "contains '\\n'"),
-            ("vhu 1", "contains ' '"),
-            ("vhu\t1", "contains '\\t'"),
-            ("vhu\u{0}1", "contains '\\0'"),
+        for (name, shown, words) in [
+            ("", "''", "it is empty"),
+            (".", "'.'", "the socket directory itself"),
+            ("..", "'..'", "the socket directory's parent itself"),
+            ("../etc", "'../etc'", "contains '/'"),
+            ("a\\b", r"'a\\b'", r"contains '\\'"),
+            ("vhu1\n", r"'vhu1\n'", r"contains '\n'"),
+            ("vhu 1", "'vhu 1'", "contains ' '"),
+            ("vhu\t1", r"'vhu\t1'", r"contains '\t'"),
+            ("vhu\u{0}1", r"'vhu\01'", r"contains '\0'"),
         ] {
             let msg = check(name).unwrap_err().msg;
             assert!(msg.contains(words), "{name:?}: {msg}");
             assert!(
                 msg.starts_with(&format!(
-                    "name {name:?} is not a valid vhost-user interface name"
+                    "name {shown} is not a valid vhost-user interface name: "
                 )),
                 "{msg}"
             );

@@ -15,6 +15,7 @@ use quick_xml::events::{BytesStart, Event};
 
 use super::domain::SourceMode;
 use super::xml::{XmlError, attr, parse_domain};
+use crate::text;
 
 /// One `<devices><interface>` of any type, as the definition says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,7 +91,9 @@ impl fmt::Display for EditError {
         match self {
             EditError::NoInterface(i) => write!(f, "the definition has no interface #{i}"),
             EditError::NoSource(i) => write!(f, "interface #{i} has no <source> element"),
-            EditError::BadPath(p) => write!(f, "path {p:?} holds a control character"),
+            EditError::BadPath(p) => {
+                write!(f, "path {} holds a control character", text::quoted(p))
+            }
         }
     }
 }
@@ -594,6 +597,10 @@ mod tests {
         assert_eq!(
             d.with_sources(&[change(1, None, Some("/a\nb"))]),
             Err(EditError::BadPath("/a\nb".to_owned()))
+        );
+        assert_eq!(
+            EditError::BadPath("/a\nb".to_owned()).to_string(),
+            r"path '/a\nb' holds a control character"
         );
         let bare =
             "<domain><name>v</name><devices><interface type='vhostuser'/></devices></domain>";

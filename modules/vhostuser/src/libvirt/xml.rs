@@ -231,8 +231,8 @@ impl Parser {
         } else if self.path.is_empty() && !text.trim().is_empty() {
             // What virsh prints instead of XML (an error, a warning) lands here.
             return Err(format!(
-                "text outside the root element: {:?}",
-                text.trim().chars().take(60).collect::<String>()
+                "text outside the root element: {}",
+                crate::text::quoted(&text.trim().chars().take(60).collect::<String>())
             ));
         }
         Ok(())

@@ -73,7 +73,7 @@ mod tests {
             let message = socket_path(address).unwrap_err().to_string();
             assert!(message.contains(words), "{address}: {message}");
             assert!(
-                message.contains(&format!("{address:?}")),
+                message.starts_with(&format!("unsupported OVSDB address '{address}': ")),
                 "{address}: {message}"
             );
         }

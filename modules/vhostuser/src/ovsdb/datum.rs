@@ -9,6 +9,8 @@ use std::fmt;
 
 use serde_json::{Value, json};
 
+use crate::text;
+
 /// A row's UUID, as ovsdb-server prints it (`8-4-4-4-12` lowercase hex).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Uuid(String);
@@ -76,7 +78,7 @@ impl Atom {
             Value::Array(pair) => match pair.as_slice() {
                 [Value::String(tag), Value::String(text)] if tag == "uuid" => Uuid::parse(text)
                     .map(Atom::Uuid)
-                    .ok_or_else(|| format!("{text:?} is not a UUID")),
+                    .ok_or_else(|| format!("{} is not a UUID", text::quoted(text))),
                 [Value::String(tag), Value::String(name)] if tag == "named-uuid" => {
                     Ok(Atom::NamedUuid(name.clone()))
                 }
@@ -319,6 +321,14 @@ mod tests {
             assert_eq!(error, Some("could not open network device"));
             assert_eq!(datum.to_string_set().unwrap().len(), 1);
         }
+    }
+
+    #[test]
+    fn a_uuid_that_is_none_is_refused_quoted() {
+        assert_eq!(
+            Atom::from_json(&json!(["uuid", "x'1"])),
+            Err(r"'x\'1' is not a UUID".to_owned())
+        );
     }
 
     #[test]

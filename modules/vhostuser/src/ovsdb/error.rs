@@ -4,6 +4,8 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
+use crate::text;
+
 /// An OVSDB failure. Nothing was written unless the variant says otherwise.
 #[derive(Debug)]
 pub enum Error {
@@ -115,7 +117,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Address { address, reason } => {
-                write!(f, "unsupported OVSDB address {address:?}: {reason}")
+                write!(
+                    f,
+                    "unsupported OVSDB address {}: {reason}",
+                    text::quoted(address)
+                )
             }
             Error::Connect { address, source } => write!(
                 f,
@@ -128,7 +134,8 @@ impl fmt::Display for Error {
                 timeout,
             } => write!(
                 f,
-                "ovsdb-server at {address} did not answer {method} within {timeout:?}"
+                "ovsdb-server at {address} did not answer {method} within {}",
+                text::seconds(*timeout)
             ),
             Error::Io {
                 address,
@@ -180,9 +187,10 @@ impl fmt::Display for Error {
                 waited,
             } => write!(
                 f,
-                "ovs-vswitchd did not apply the configuration within {waited:?} (cur_cfg \
+                "ovs-vswitchd did not apply the configuration within {} (cur_cfg \
                  {cur_cfg} < next_cfg {next_cfg}); the change is committed in the database and \
-                 takes effect when ovs-vswitchd catches up: is ovs-vswitchd running?"
+                 takes effect when ovs-vswitchd catches up: is ovs-vswitchd running?",
+                text::seconds(*waited)
             ),
         }
     }

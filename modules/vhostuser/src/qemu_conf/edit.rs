@@ -5,7 +5,7 @@ use super::parser::{is_blank, is_eol, parse};
 use super::{
     Applied, Desired, Document, Duplicate, EditError, Quote, Statement, Value, is_valid_key,
 };
-use crate::text::line_ending;
+use crate::text::{self, line_ending};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -153,18 +153,21 @@ fn quoted(s: &str, quote: u8) -> Result<String, String> {
     if s.contains(quote) {
         let name = if quote == '"' { "double" } else { "single" };
         return Err(format!(
-            "{s:?} contains a {name} quote ({quote}), the quote it must be written in; \
-             qemu.conf strings have no escapes"
+            "{} contains a {name} quote ({quote}), the quote it must be written in; \
+             qemu.conf strings have no escapes",
+            text::quoted(s)
         ));
     }
     if s.contains(['\n', '\r']) {
         return Err(format!(
-            "{s:?} contains a line break; a quoted qemu.conf string is one line"
+            "{} contains a line break; a quoted qemu.conf string is one line",
+            text::quoted(s)
         ));
     }
     if s.contains('\0') {
         return Err(format!(
-            "{s:?} contains a NUL byte, where libvirt would cut the string"
+            "{} contains a NUL byte, where libvirt would cut the string",
+            text::quoted(s)
         ));
     }
     Ok(format!("{quote}{s}{quote}"))
@@ -307,5 +310,34 @@ mod tests {
         assert_eq!(eol_len(b"\rx"), 1);
         assert_eq!(eol_len(b"x"), 0);
         assert_eq!(eol_len(b""), 0);
+    }
+
+    #[test]
+    fn strings_it_cannot_write_are_refused_quoted_as_ansible_quotes() {
+        assert_eq!(quoted("qemu", b'"'), Ok("\"qemu\"".to_owned()));
+        assert_eq!(
+            quoted("a\"b", b'"'),
+            Err(
+                "'a\"b' contains a double quote (\"), the quote it must be written in; \
+                 qemu.conf strings have no escapes"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            quoted("it's", b'\''),
+            Err(
+                "'it\\'s' contains a single quote ('), the quote it must be written in; \
+                 qemu.conf strings have no escapes"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            quoted("a\nb", b'"'),
+            Err("'a\\nb' contains a line break; a quoted qemu.conf string is one line".to_owned())
+        );
+        assert_eq!(
+            quoted("a\0b", b'"'),
+            Err("'a\\0b' contains a NUL byte, where libvirt would cut the string".to_owned())
+        );
     }
 }

@@ -4,7 +4,7 @@
 use super::parser::{ends_with_escape, parse};
 use super::systemd::{self, Systemd};
 use super::{EditError, Edited, File, Located, is_valid_key};
-use crate::text::line_ending;
+use crate::text::{self, line_ending};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -315,8 +315,9 @@ fn check_value(value: &str) -> Result<(), String> {
         _ => ("a NUL byte", "would cut the value short for systemd and sh"),
     };
     Err(format!(
-        "the value {value:?} contains {what}, which {why}; this editor writes values without \
-         escapes"
+        "the value {} contains {what}, which {why}; this editor writes values without \
+         escapes",
+        text::quoted(value)
     ))
 }
 
@@ -475,18 +476,18 @@ mod tests {
     #[test]
     fn each_unsafe_character_is_named() {
         let cases = [
-            ("a\"b", "a double quote"),
-            ("a\\b", "a backslash"),
-            ("$USER", "a dollar sign"),
-            ("`id`", "a backquote"),
-            ("a\nb", "a line break"),
-            ("a\rb", "a line break"),
-            ("a\0b", "a NUL byte"),
+            ("a\"b", r#"'a"b'"#, "a double quote"),
+            ("a\\b", r"'a\\b'", "a backslash"),
+            ("$USER", "'$USER'", "a dollar sign"),
+            ("`id`", "'`id`'", "a backquote"),
+            ("a\nb", r"'a\nb'", "a line break"),
+            ("a\rb", r"'a\rb'", "a line break"),
+            ("a\0b", r"'a\0b'", "a NUL byte"),
         ];
-        for (value, named) in cases {
+        for (value, shown, named) in cases {
             let reason = check_value(value).unwrap_err();
             assert!(
-                reason.starts_with(&format!("the value {value:?} contains {named}")),
+                reason.starts_with(&format!("the value {shown} contains {named}")),
                 "{reason}"
             );
         }
