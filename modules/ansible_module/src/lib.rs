@@ -236,7 +236,7 @@ pub fn unknown_module(known: &[&'static str]) -> ExitCode {
         .and_then(Value::as_str)
         .unwrap_or(&invocation.binary);
     emit(&failure(&format!(
-        "this binary holds the modules {}, not {asked:?}: call it by one of those names",
+        "this binary holds the modules {}, not '{asked}': call it by one of those names",
         known.join(", ")
     )));
     ExitCode::FAILURE

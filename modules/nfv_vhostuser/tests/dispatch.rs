@@ -108,7 +108,7 @@ fn a_module_it_does_not_hold_is_refused_naming_those_it_holds() {
         out["msg"],
         json!(
             "this binary holds the modules ovs_user, qemu_conf, vhostuser_domain, vhostuser_info, \
-             vhostuser_port, vhostuser_socket, not \"nfv.vhostuser.nope\": call it by one of those names"
+             vhostuser_port, vhostuser_socket, not 'nfv.vhostuser.nope': call it by one of those names"
         )
     );
 }
