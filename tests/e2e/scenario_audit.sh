@@ -16,6 +16,12 @@ check "one line per host: e2e-b is legacy with three legacy VMs" \
 check "fleet.json holds every host's full result" \
     jq -e '(.hosts | keys) == ["e2e-a", "e2e-b"] and (.hosts["e2e-a"].pairs | length) == 3
         and (.hosts["e2e-b"].verdict.legacy_ports | length) == 3 and (.not_audited == [])' "$report/fleet.json"
+# jq's own $b, not the shell's.
+# shellcheck disable=SC2016
+check "fleet.json: a problem of three ports is one finding naming the three" \
+    jq -e '.hosts["e2e-b"] as $b | [$b.findings[] | select(.id == "legacy_port")]
+        | length == 1 and (.[0].subjects | length) == 3 and (.[0].subjects | sort) == ($b.verdict.legacy_ports | sort)' \
+    "$report/fleet.json"
 # jq's own $u, not the shell's.
 # shellcheck disable=SC2016
 check "fleet.json names the OpenStack instance by its nova UUID" \
@@ -43,7 +49,7 @@ every_finding_rendered() {
             index($0, h) {inside = 1} inside && /<section class="host"/ && !index($0, h) {inside = 0}
             inside && index($0, id) && index($0, s) {found = 1} END {exit !found}' "$dom" ||
             { echo "not rendered: $host $id $subject"; missing=1; }
-    done < <(jq -r '.hosts | to_entries[] | .key as $h | .value.findings[] | [$h, .id, .subject] | @tsv' "$report/fleet.json")
+    done < <(jq -r '.hosts | to_entries[] | .key as $h | .value.findings[] | .id as $id | .subjects[] | [$h, $id, .] | @tsv' "$report/fleet.json")
     return "$missing"
 }
 check "the rendered page names each finding of each host, in its section" every_finding_rendered

@@ -5,15 +5,16 @@
 
 use ansible_module::{ArgSpec, Ctx, Failure, Kind, Lit, ModuleResult, Opt};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use vhostuser::Roots;
 use vhostuser::audit::checks;
 use vhostuser::audit::collect::{self, Sources};
 use vhostuser::audit::domains::LibvirtSource;
-use vhostuser::audit::{Finding, Severity, live_swap, pairing, verdict};
+use vhostuser::audit::{Finding, FindingGroup, Severity, finding, live_swap, pairing, verdict};
 
 use crate::wanted::Wanted;
 
+mod shape;
 mod wanted;
 
 const OPTIONS: &[Opt] = &[
@@ -49,6 +50,7 @@ const OPTIONS: &[Opt] = &[
         Severity::Critical.as_str(),
     ]),
     Opt::new("timeout", Kind::Int).default(Lit::Int(10)),
+    Opt::new("details", Kind::Bool).default(Lit::Bool(false)),
 ];
 
 /// The module's argument spec; `plugins/modules/vhostuser_info.yml` documents it.
@@ -75,6 +77,7 @@ pub struct Params {
     pub skip_checks: Option<Vec<String>>,
     pub fail_on: Option<String>,
     pub timeout: i64,
+    pub details: bool,
 }
 
 /// Runs the module as Ansible calls it: arguments in, one JSON result out.
@@ -130,45 +133,29 @@ pub fn ensure_in(params: &Params, _ctx: &mut Ctx, roots: &Roots) -> Result<Modul
         .collect();
     let verdict = verdict::verdict(&facts, &pairs, &findings);
 
+    let groups = finding::group(&findings);
+
     let mut result = ModuleResult::new(false);
-    result.msg = Some(summary(&verdict, &findings));
-    result
-        .set("verdict", &verdict)
-        .set("findings", &findings)
-        .set("pairs", &pairs)
-        .set("ovs", &facts.ovs)
-        .set("sockets", &facts.sockets)
-        .set("socket_dir", &facts.socket_dir)
-        .set("ovs_rundir", &facts.ovs_rundir)
-        .set("hugepages", &facts.hugepages)
-        .set("domains", &facts.domains)
-        .set(
-            "processes",
-            json!({"ovs": facts.daemons, "qemu": facts.qemus}),
-        )
-        .set("qemu_conf", &facts.qemu_conf)
-        .set("ovs_user_id", &facts.sysconfig)
-        .set("accounts", &facts.accounts)
-        .set(
-            "selinux",
-            if facts.selinux_enabled {
-                "enabled"
-            } else {
-                "not enabled"
-            },
-        )
-        .set("unavailable", &facts.unavailable);
+    result.msg = Some(summary(&verdict, &findings, &groups));
+    shape::fill(
+        &mut result,
+        &facts,
+        &verdict,
+        &groups,
+        &pairs,
+        params.details,
+    );
     if let Some(level) = fail_on {
-        let failing: Vec<String> = findings
+        let count = findings.iter().filter(|f| f.severity >= level).count();
+        let failing: Vec<String> = groups
             .iter()
-            .filter(|f| f.severity >= level)
-            .map(|f| format!("{} ({})", f.id, f.subject))
+            .filter(|g| g.severity >= level)
+            .map(|g| format!("{} ({})", g.id, shape::short_list(&g.subjects)))
             .collect();
         if !failing.is_empty() {
             return Err(Failure::with_result(
                 format!(
-                    "{} finding(s) at or above {}: {}",
-                    failing.len(),
+                    "{count} finding(s) at or above {}: {}",
                     level.as_str(),
                     failing.join(", ")
                 ),
@@ -179,10 +166,10 @@ pub fn ensure_in(params: &Params, _ctx: &mut Ctx, roots: &Roots) -> Result<Modul
     Ok(result)
 }
 
-fn summary(verdict: &verdict::Verdict, findings: &[Finding]) -> String {
+fn summary(verdict: &verdict::Verdict, findings: &[Finding], groups: &[FindingGroup]) -> String {
     let worst = findings.iter().map(|f| f.severity).max();
     format!(
-        "mode {}; {}; {} finding(s){}",
+        "mode {}; {}; {} finding(s) of {} kind(s){}",
         verdict.mode,
         if verdict.ready_for_client_mode {
             "ready for dpdkvhostuserclient"
@@ -190,6 +177,7 @@ fn summary(verdict: &verdict::Verdict, findings: &[Finding]) -> String {
             "not ready for dpdkvhostuserclient"
         },
         findings.len(),
+        groups.len(),
         worst.map_or_else(String::new, |w| format!(
             ", the worst {}",
             serde_json::to_value(w)

@@ -71,5 +71,10 @@ fn the_keys_returned_are_the_keys_documented() {
     let dir = TempDir::create("returns");
     let (out, code) = run(&dir, &json!({}));
     assert_eq!(code, 0, "{out}");
-    test_support::assert_return_documented("vhostuser_info", &[out]);
+    // `sockets` comes only with details.
+    let (detailed, code) = run(&dir, &json!({"details": true}));
+    assert_eq!(code, 0, "{detailed}");
+    assert!(out.get("sockets").is_none(), "{out}");
+    assert!(detailed["sockets"].is_object(), "{detailed}");
+    test_support::assert_return_documented("vhostuser_info", &[out, detailed]);
 }

@@ -12,4 +12,4 @@ pub mod severity;
 pub mod verdict;
 
 pub use facts::Facts;
-pub use finding::{Finding, Severity};
+pub use finding::{Finding, FindingGroup, Severity};
