@@ -5,7 +5,7 @@
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use super::xml::{XmlError, attr};
+use super::xml::{XmlError, attr, next_event};
 
 /// The live swap is supported from these versions on (RHEL 7.6's stack for OSP 13); it was
 /// proven on libvirt 9.0 with QEMU 10.0.
@@ -61,14 +61,7 @@ impl HotplugFacts {
         let mut controller: Option<PciController> = None;
         let mut interface: Option<InterfaceSlot> = None;
         loop {
-            let start = reader.buffer_position() as usize;
-            let event = reader.read_event().map_err(|e| {
-                XmlError::at(
-                    xml.as_bytes(),
-                    reader.error_position() as usize,
-                    e.to_string(),
-                )
-            })?;
+            let (start, event) = next_event(&mut reader, xml)?;
             let at = |message: String| XmlError::at(xml.as_bytes(), start, message);
             match event {
                 Event::Start(ref e) | Event::Empty(ref e) => {

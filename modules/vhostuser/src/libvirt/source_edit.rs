@@ -14,7 +14,7 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use super::domain::SourceMode;
-use super::xml::{XmlError, attr, parse_domain};
+use super::xml::{XmlError, attr, next_event, parse_domain};
 use crate::text;
 
 /// One `<devices><interface>` of any type, as the definition says.
@@ -272,14 +272,7 @@ fn locate(xml: &str) -> Result<Vec<InterfaceXml>, XmlError> {
     let mut source: Option<(usize, Range<usize>)> = None;
     let mut reconnect: Option<Range<usize>> = None;
     loop {
-        let start = reader.buffer_position() as usize;
-        let event = reader.read_event().map_err(|e| {
-            XmlError::at(
-                xml.as_bytes(),
-                reader.error_position() as usize,
-                e.to_string(),
-            )
-        })?;
+        let (start, event) = next_event(&mut reader, xml)?;
         let end = reader.buffer_position() as usize;
         let at = |message: String| XmlError::at(xml.as_bytes(), start, message);
         match event {

@@ -68,14 +68,7 @@ pub fn parse_domain(xml: &str) -> Result<Domain, XmlError> {
     let mut reader = Reader::from_str(xml);
     let mut parser = Parser::default();
     loop {
-        let offset = reader.buffer_position() as usize;
-        let event = reader.read_event().map_err(|e| {
-            XmlError::at(
-                xml.as_bytes(),
-                reader.error_position() as usize,
-                e.to_string(),
-            )
-        })?;
+        let (offset, event) = next_event(&mut reader, xml)?;
         let at = |message: String| XmlError::at(xml.as_bytes(), offset, message);
         match event {
             Event::Start(e) => {
@@ -385,6 +378,22 @@ fn reconnect(e: &BytesStart) -> Result<Reconnect, String> {
         enabled,
         timeout: number(e, "timeout")?,
     })
+}
+
+/// The next event and the byte offset it starts at; a syntax error says where it is.
+pub(super) fn next_event<'a>(
+    reader: &mut Reader<&'a [u8]>,
+    xml: &str,
+) -> Result<(usize, Event<'a>), XmlError> {
+    let offset = reader.buffer_position() as usize;
+    let event = reader.read_event().map_err(|e| {
+        XmlError::at(
+            xml.as_bytes(),
+            reader.error_position() as usize,
+            e.to_string(),
+        )
+    })?;
+    Ok((offset, event))
 }
 
 /// An attribute's value with references resolved; duplicates and malformed attributes are
