@@ -44,7 +44,7 @@ pub(crate) fn fill(
                 "not enabled"
             },
         )
-        .set("unavailable", &facts.unavailable);
+        .set("unavailable", facts.unavailable_all());
     if details {
         result.set("sockets", &facts.sockets);
     }
@@ -52,7 +52,7 @@ pub(crate) fn fill(
 
 /// Open vSwitch's settings, and its vhost-user interfaces counted by type (listed with details).
 fn ovs(facts: &Facts, details: bool) -> Value {
-    let Some(ovs) = &facts.ovs else {
+    let Some(ovs) = facts.ovs.as_ref() else {
         return Value::Null;
     };
     let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
@@ -75,7 +75,7 @@ fn ovs(facts: &Facts, details: bool) -> Value {
 /// Each domain with how many vhost-user interfaces it has (listed with details: the pairing
 /// table already holds each one with its OvS side).
 fn domains(facts: &Facts, details: bool) -> Value {
-    let Some(domains) = &facts.domains else {
+    let Some(domains) = facts.domains.as_ref() else {
         return Value::Null;
     };
     if details {

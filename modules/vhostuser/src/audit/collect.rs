@@ -43,19 +43,11 @@ pub fn collect(sources: &Sources, expected: &Expected) -> Facts {
         selinux_enabled: selinux::enabled_under(Path::new(&sources.sys_root)),
         ..Facts::default()
     };
-    match ovs(&sources.ovsdb, sources.timeout) {
-        Ok(ovs) => facts.ovs = Some(ovs),
-        Err(e) => {
-            facts.unavailable.insert("ovsdb".into(), e.to_string());
-        }
-    }
+    facts.ovs = ovs(&sources.ovsdb, sources.timeout)
+        .map_err(|e| e.to_string())
+        .into();
     let read = domains::read(&sources.libvirt, sources.timeout);
-    match read.domains {
-        Ok(domains) => facts.domains = Some(domains),
-        Err(e) => {
-            facts.unavailable.insert("libvirt".into(), e);
-        }
-    }
+    facts.domains = read.domains.into();
     for (name, why) in read.broken {
         facts.unavailable.insert(format!("domain {name}"), why);
     }
@@ -293,7 +285,7 @@ fn sockets(facts: &Facts, expected: &Expected, proc_root: &Path) -> BTreeMap<Str
     // Paths that ports and domains name are kept whatever is there (or not), so that a file
     // sitting where a socket should be is reported.
     let mut named: Vec<String> = Vec::new();
-    if let Some(ovs) = &facts.ovs {
+    if let Some(ovs) = facts.ovs.as_ref() {
         let sock_dir = ovs.other_config.get("vhost-sock-dir").map(String::as_str);
         named.extend(
             ovs.interfaces

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::Source;
 use crate::OvsType;
 use crate::libvirt::hotplug::HotplugFacts;
 use crate::libvirt::{NovaInstance, SourceMode};
@@ -32,15 +33,15 @@ pub struct Expected {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Facts {
-    /// Open vSwitch as its database shows it; `None` when it could not be read.
-    pub ovs: Option<OvsFacts>,
+    /// Open vSwitch as its database shows it, or why it could not be read.
+    pub ovs: Source<OvsFacts>,
     /// Every socket path the audit looked at (ports' and domains'), by path.
     pub sockets: BTreeMap<String, SocketFacts>,
     pub socket_dir: PathFacts,
     pub ovs_rundir: PathFacts,
     pub hugepages: PathFacts,
-    /// libvirt's domains; `None` when they could not be listed.
-    pub domains: Option<Vec<DomainFacts>>,
+    /// libvirt's domains, or why they could not be listed.
+    pub domains: Source<Vec<DomainFacts>>,
     pub qemus: Vec<QemuProcess>,
     /// Running ovs-vswitchd and ovsdb-server.
     pub daemons: Vec<Process>,
@@ -51,8 +52,26 @@ pub struct Facts {
     /// `OVS_USER_ID`'s user and group (at most a few), when that is not root.
     pub ovs_paths_foreign: Vec<PathFacts>,
     pub selinux_enabled: bool,
-    /// Sources that could not be read, with why; each also becomes a finding.
+    /// Other sources that could not be read (each domain whose XML could not be parsed, as
+    /// `domain <name>`), with why; each also becomes a finding. [`Facts::unavailable_all`] adds
+    /// the database and libvirt.
     pub unavailable: BTreeMap<String, String>,
+}
+
+impl Facts {
+    /// Every source that could not be read, with why, as the result's `unavailable` reports
+    /// them: `ovsdb`, `libvirt` and the others.
+    #[must_use]
+    pub fn unavailable_all(&self) -> BTreeMap<String, String> {
+        let mut all = self.unavailable.clone();
+        if let Some(why) = self.ovs.unavailable() {
+            all.insert("ovsdb".into(), why.into());
+        }
+        if let Some(why) = self.domains.unavailable() {
+            all.insert("libvirt".into(), why.into());
+        }
+        all
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

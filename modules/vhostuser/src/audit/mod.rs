@@ -9,7 +9,9 @@ pub mod finding;
 pub mod live_swap;
 pub mod pairing;
 pub mod severity;
+pub mod source;
 pub mod verdict;
 
 pub use facts::Facts;
 pub use finding::{Finding, FindingGroup, Severity};
+pub use source::Source;

@@ -150,7 +150,8 @@ mod tests {
     use super::super::checks::{self, CATALOGUE};
     use super::*;
     use crate::OvsType;
-    use crate::audit::facts::{Expected, OvsFacts};
+    use crate::audit::Source;
+    use crate::audit::facts::Expected;
     use crate::libvirt::SourceMode;
 
     use crate::audit::pairing::pair;
@@ -256,7 +257,7 @@ mod tests {
     fn no_vhost_user_ports_is_none() {
         let (mut facts, expected) = node();
         facts.ovs.as_mut().unwrap().interfaces.clear();
-        facts.domains = Some(Vec::new());
+        facts.domains = Source::Read(Vec::new());
         facts.qemus.clear();
         let v = judge(&facts, &expected);
         assert_eq!(v.mode, NodeMode::None);
@@ -266,8 +267,7 @@ mod tests {
     #[test]
     fn ovsdb_unreadable_is_none_and_not_ready() {
         let (mut facts, expected) = node();
-        facts.ovs = None;
-        facts.unavailable.insert("ovsdb".into(), "refused".into());
+        facts.ovs = Source::Unavailable("refused".into());
         let v = judge(&facts, &expected);
         assert_eq!(v.mode, NodeMode::None);
         assert!(!v.ready_for_client_mode);
@@ -281,10 +281,7 @@ mod tests {
         facts.socket_dir.mode = Some(0o755);
         facts.qemu_conf.group = Some("qemu".into());
         facts.accounts.qemu_group_gid = Some(107);
-        facts.ovs = Some(OvsFacts {
-            dpdk_initialized: Some(false),
-            ..facts.ovs.unwrap()
-        });
+        facts.ovs.as_mut().unwrap().dpdk_initialized = Some(false);
         // Two broken sockets give two socket_group findings, which do not block.
         for socket in facts.sockets.values_mut() {
             socket.file.gid = Some(107);

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::OvsType;
+use crate::audit::Source;
 use crate::audit::checks::CheckId;
 use crate::audit::facts::{
     AccountFacts, DomainFacts, DomainInterface, Expected, Facts, OvsFacts, OvsInterface, PathFacts,
@@ -125,7 +126,7 @@ pub fn daemon(pid: u32, name: &str) -> Process {
 pub fn healthy() -> (Facts, Expected) {
     let ports = ["vhu1", "vhu2"];
     let facts = Facts {
-        ovs: Some(OvsFacts {
+        ovs: Source::Read(OvsFacts {
             ovs_version: Some("3.1.0".into()),
             dpdk_initialized: Some(true),
             iface_types: ["dpdk", "dpdkvhostuser", "dpdkvhostuserclient", "internal"]
@@ -147,7 +148,7 @@ pub fn healthy() -> (Facts, Expected) {
         },
         ovs_rundir: dir(RUNDIR, "openvswitch", OVS_UID, 0o755),
         hugepages: dir("/dev/hugepages", "root", 0, 0o775),
-        domains: Some(vec![
+        domains: Source::Read(vec![
             domain("instance-00000001", "vhu1"),
             domain("instance-00000002", "vhu2"),
         ]),

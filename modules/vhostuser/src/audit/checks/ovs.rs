@@ -9,7 +9,7 @@ use crate::audit::checks::CheckId;
 const NO_DPDK_ERROR: &str = "Address family not supported";
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
-    let Some(ovs) = &ctx.facts.ovs else {
+    let Some(ovs) = ctx.facts.ovs.as_ref() else {
         return;
     };
     let dpdk_init = ovs.other_config.get("dpdk-init").map(String::as_str);

@@ -4,14 +4,9 @@
 use super::{Critical, Ctx, Error, Finding, Warning, push};
 use crate::audit::checks::CheckId;
 
-/// `unavailable` keys that have a more specific check of their own.
-const OWN_CHECK: &[&str] = &["ovsdb", "libvirt"];
-
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     let facts = ctx.facts;
-    let ovsdb = facts.unavailable.get("ovsdb").map(String::as_str);
-    if ovsdb.is_some() || facts.ovs.is_none() {
-        let why = ovsdb.unwrap_or("no answer was recorded");
+    if let Some(why) = facts.ovs.unavailable() {
         push(
             out,
             CheckId::OvsdbUnavailable,
@@ -28,9 +23,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
              the audit must run as root or as a member of the socket's group",
         );
     }
-    let libvirt = facts.unavailable.get("libvirt").map(String::as_str);
-    if libvirt.is_some() || facts.domains.is_none() {
-        let why = libvirt.unwrap_or("no answer was recorded");
+    if let Some(why) = facts.domains.unavailable() {
         push(
             out,
             CheckId::LibvirtUnavailable,
@@ -63,9 +56,6 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
         );
     }
     for (source, why) in &facts.unavailable {
-        if OWN_CHECK.contains(&source.as_str()) {
-            continue;
-        }
         push(
             out,
             CheckId::SourceUnavailable,
@@ -90,16 +80,14 @@ fn display_path<'a>(path: &'a str, default: &'a str) -> &'a str {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::super::fixture::{healthy, ids_of, only, run_on};
+    use crate::audit::Source;
     use crate::audit::checks::CheckId;
     use crate::audit::finding::Severity;
 
     #[test]
     fn ovsdb_unavailable_is_critical_and_the_rest_still_runs() {
         let (mut facts, expected) = healthy();
-        facts.ovs = None;
-        facts
-            .unavailable
-            .insert("ovsdb".into(), "connection refused".into());
+        facts.ovs = Source::Unavailable("connection refused".into());
         facts.socket_dir.mode = Some(0o700);
         let found = run_on(&facts, &expected);
         let ids = ids_of(&found);
@@ -121,11 +109,8 @@ mod tests {
     #[test]
     fn libvirt_unavailable_is_a_warning_and_ports_are_not_orphans() {
         let (mut facts, expected) = healthy();
-        facts.domains = None;
+        facts.domains = Source::Unavailable("virsh: command not found".into());
         facts.qemus.clear();
-        facts
-            .unavailable
-            .insert("libvirt".into(), "virsh: command not found".into());
         let found = run_on(&facts, &expected);
         let ids = ids_of(&found);
         let libvirt: Vec<_> = found
@@ -156,10 +141,13 @@ mod tests {
     }
 
     #[test]
-    fn own_sources_are_not_reported_twice() {
+    fn an_unreadable_database_is_one_finding_with_its_reason() {
         let (mut facts, expected) = healthy();
-        facts.unavailable.insert("ovsdb".into(), "timeout".into());
+        facts.ovs = Source::Unavailable("timeout".into());
         assert!(only(&facts, &expected, CheckId::SourceUnavailable).is_empty());
+        let found = only(&facts, &expected, CheckId::OvsdbUnavailable);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.contains("could not be read: timeout."));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::audit::Source;
 use crate::audit::checks::fixture::{
     RUNDIR, SOCKET_DIR, client_iface, domain, healthy, make_first_legacy, qemu,
 };
@@ -121,7 +122,7 @@ fn what_meets_nothing_is_an_orphan_on_its_own_side() {
     // vhu2's domain and QEMU meet each other but no OvS port; so does vhu3's domain alone.
     assert_eq!(orphan(Verdict::OrphanLibvirt), 2, "{pairs:#?}");
     assert_eq!(orphan(Verdict::OrphanQemu), 1, "{pairs:#?}");
-    facts.domains = Some(Vec::new());
+    facts.domains = Source::Read(Vec::new());
     facts.qemus.clear();
     assert_eq!(verdicts(&facts), [Verdict::OrphanOvs]);
 }
@@ -158,7 +159,7 @@ fn one_port_takes_one_domain_interface() {
 #[test]
 fn without_open_vswitch_every_domain_is_unpaired() {
     let (mut facts, _) = healthy();
-    facts.ovs = None;
+    facts.ovs = Source::Unavailable("refused".into());
     assert_eq!(
         verdicts(&facts),
         [Verdict::OrphanLibvirt, Verdict::OrphanLibvirt]
