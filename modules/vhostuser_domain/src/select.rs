@@ -261,7 +261,8 @@ fn check_path(path: &str) -> Result<(), String> {
     }
     if path.chars().any(char::is_control) {
         return Err(format!(
-            "the socket path {path:?} holds a control character"
+            "the socket path {} holds a control character",
+            vhostuser::text::quoted(path)
         ));
     }
     if path.len() >= SUN_PATH {
@@ -464,6 +465,16 @@ mod tests {
             plan(&definition(), &relative)
                 .unwrap_err()
                 .contains("must be absolute")
+        );
+        let control = Wanted {
+            targets: &targets,
+            path: Some("/run/vhu\n1"),
+            ..Wanted::default()
+        };
+        assert_eq!(
+            plan(&definition(), &control).unwrap_err(),
+            "interface mac 52:54:00:00:00:01 (target vhu1, path /run/openvswitch/vhu1, mode client) \
+             of domain vm1: the socket path '/run/vhu\\n1' holds a control character"
         );
         let long = format!("/{}", "x".repeat(107));
         let too_long = Wanted {
