@@ -420,7 +420,7 @@ fn runs_one_as_planned(live: &Definition, p: &Planned) -> bool {
         running.is_vhostuser()
             && running.mac.is_some()
             && running.mac == p.mac
-            && running.mode == p.after.mode
+            && running.source_mode() == p.after.mode
             && running.path == p.after.path
     })
 }
@@ -442,7 +442,7 @@ fn verify_stored(
             !again.interfaces.iter().any(|i| {
                 i.is_vhostuser()
                     && i.mac == p.mac
-                    && i.mode == p.after.mode
+                    && i.source_mode() == p.after.mode
                     && i.path == p.after.path
             })
         })

@@ -126,7 +126,7 @@ fn replacement(
     };
     let change = SourceChange {
         interface: index,
-        mode: planned.after.mode.as_deref().and_then(SourceMode::parse),
+        mode: planned.after.mode,
         path: planned.after.path.clone(),
     };
     let edited = from.with_sources(&[change]).map_err(|e| e.to_string())?;
@@ -161,7 +161,7 @@ pub(crate) fn swap(
     let mut swapped = Swapped {
         mac: mac.to_owned(),
         port: port.to_owned(),
-        mode: planned.after.mode.clone().unwrap_or_default(),
+        mode: planned.after.mode.map_or("", SourceMode::as_str).to_owned(),
         path: planned.after.path.clone().unwrap_or_default(),
         ..Swapped::default()
     };
@@ -202,7 +202,7 @@ pub(crate) fn swap(
         ));
     }
     swapped.port_switched_s = seconds(start, Instant::now());
-    if planned.after.mode.as_deref() == Some("client") {
+    if planned.after.mode == Some(SourceMode::Client) {
         // Open vSwitch creates a dpdkvhostuser socket once it applies the port; QEMU's client
         // connects at plug time.
         wait_for_file(&swapped.path, Instant::now() + settings.timeout);
@@ -264,7 +264,7 @@ fn put_back(
         Ok(()) => message.push(format!("Port {port} was given its previous type back")),
         Err(e) => message.push(format!("Putting port {port} back failed too ({e})")),
     }
-    if planned.before.mode.as_deref() == Some("client") {
+    if planned.before.mode == Some(SourceMode::Client) {
         if let Some(path) = &planned.before.path {
             wait_for_file(path, Instant::now() + settings.timeout);
         }

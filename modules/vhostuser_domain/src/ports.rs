@@ -28,8 +28,6 @@ impl PortSwitch {
     fn params(&self, port: &str, source: &Source) -> Result<vhostuser_port::Params, String> {
         let mode = source
             .mode
-            .as_deref()
-            .and_then(SourceMode::parse)
             .ok_or_else(|| format!("port {port}: the interface has no mode to pair with"))?;
         let server_path = match mode {
             SourceMode::Server => source.path.clone(),

@@ -78,7 +78,7 @@ pub(crate) fn peers(proc_root: &Path, name: &str) -> Result<Peers, Vec<String>> 
 /// Open vSwitch's and QEMU connects.
 pub(crate) fn access_blocker(proc_root: &Path, peers: &Peers, planned: &Planned) -> Option<String> {
     let path = planned.after.path.as_deref()?;
-    let mode = planned.after.mode.as_deref().and_then(SourceMode::parse)?;
+    let mode = planned.after.mode?;
     let dir_path = parent(path);
     let Some(dir) = owned(dir_path) else {
         return Some(format!(

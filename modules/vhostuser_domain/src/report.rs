@@ -3,7 +3,8 @@
 
 use ansible_module::ModuleResult;
 use serde::Serialize;
-use vhostuser::libvirt::DomainInfo;
+use vhostuser::OvsType;
+use vhostuser::libvirt::{DomainInfo, SourceMode};
 
 use crate::live::Swapped;
 use crate::select::Planned;
@@ -68,9 +69,11 @@ fn summary(name: &str, planned: &[Planned], outcome: &Outcome, check_mode: bool)
             format!(
                 "{} mode={} path={} (pairs with {})",
                 p.port.as_deref().or(p.mac.as_deref()).unwrap_or("?"),
-                p.after.mode.as_deref().unwrap_or("?"),
+                p.after.mode.map_or("?", SourceMode::as_str),
                 p.after.path.as_deref().unwrap_or("?"),
-                p.after.ovs_type().unwrap_or("no Open vSwitch type")
+                p.after
+                    .ovs_type()
+                    .map_or("no Open vSwitch type", OvsType::as_str)
             )
         })
         .collect();

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use vhostuser::OvsType;
 use vhostuser::libvirt::{Definition, InterfaceXml, SourceChange, SourceMode};
 
 /// A unix socket path must fit `sun_path` with its terminating NUL.
@@ -35,24 +36,21 @@ pub struct Planned {
 /// A `<source>`'s mode and path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
-    pub mode: Option<String>,
+    pub mode: Option<SourceMode>,
     pub path: Option<String>,
 }
 
 impl Source {
     fn of(interface: &InterfaceXml) -> Source {
         Source {
-            mode: interface.mode.clone(),
+            mode: interface.source_mode(),
             path: interface.path.clone(),
         }
     }
 
     /// The Open vSwitch type this side pairs with.
-    pub fn ovs_type(&self) -> Option<&'static str> {
-        self.mode
-            .as_deref()
-            .and_then(SourceMode::parse)
-            .map(|mode| mode.ovs_type().as_str())
+    pub fn ovs_type(&self) -> Option<OvsType> {
+        self.mode.map(SourceMode::ovs_type)
     }
 }
 
@@ -60,7 +58,7 @@ impl Planned {
     /// The Open vSwitch interface a live swap switches: a `dpdkvhostuser` socket is named after
     /// its interface, so a client-mode interface's current socket names it; else [`Planned::port`].
     pub fn ovs_port(&self) -> Option<&str> {
-        let from_socket = (self.before.mode.as_deref() == Some("client"))
+        let from_socket = (self.before.mode == Some(SourceMode::Client))
             .then(|| self.before.path.as_deref()?.rsplit('/').next())
             .flatten()
             .filter(|name| !name.is_empty());
@@ -74,7 +72,7 @@ impl Planned {
     pub fn change(&self) -> SourceChange {
         SourceChange {
             interface: self.index,
-            mode: self.after.mode.as_deref().and_then(SourceMode::parse),
+            mode: self.after.mode,
             path: self.after.path.clone(),
         }
     }
@@ -86,12 +84,12 @@ pub struct Reported<'a> {
     pub mac: Option<&'a str>,
     pub target: Option<&'a str>,
     pub port: Option<&'a str>,
-    pub mode: Option<&'a str>,
+    pub mode: Option<SourceMode>,
     pub path: Option<&'a str>,
-    pub ovs_type: Option<&'static str>,
-    pub previous_mode: Option<&'a str>,
+    pub ovs_type: Option<OvsType>,
+    pub previous_mode: Option<SourceMode>,
     pub previous_path: Option<&'a str>,
-    pub previous_ovs_type: Option<&'static str>,
+    pub previous_ovs_type: Option<OvsType>,
     pub changed: bool,
 }
 
@@ -101,10 +99,10 @@ impl Planned {
             mac: self.mac.as_deref(),
             target: self.target.as_deref(),
             port: self.port.as_deref(),
-            mode: self.after.mode.as_deref(),
+            mode: self.after.mode,
             path: self.after.path.as_deref(),
             ovs_type: self.after.ovs_type(),
-            previous_mode: self.before.mode.as_deref(),
+            previous_mode: self.before.mode,
             previous_path: self.before.path.as_deref(),
             previous_ovs_type: self.before.ovs_type(),
             changed: self.changes(),
@@ -162,10 +160,7 @@ pub fn plan(definition: &Definition, wanted: &Wanted) -> Result<Vec<Planned>, St
                 check_path(path).map_err(|why| format!("{}: {why}", what()))?;
             }
         }
-        let mode = wanted
-            .mode
-            .map(|m| m.as_str().to_owned())
-            .or_else(|| interface.mode.clone());
+        let mode = wanted.mode.or_else(|| interface.source_mode());
         planned.push(Planned {
             index,
             mac: interface.mac.clone(),
@@ -385,8 +380,11 @@ mod tests {
             Some("vhu1"),
             "the legacy socket names the Open vSwitch interface"
         );
-        assert_eq!(planned[0].after.ovs_type(), Some("dpdkvhostuserclient"));
-        assert_eq!(planned[0].before.ovs_type(), Some("dpdkvhostuser"));
+        assert_eq!(
+            planned[0].after.ovs_type(),
+            Some(OvsType::DpdkVhostUserClient)
+        );
+        assert_eq!(planned[0].before.ovs_type(), Some(OvsType::DpdkVhostUser));
     }
 
     #[test]
