@@ -1,8 +1,12 @@
 //! Users and groups: the user Open vSwitch runs as, the shared group (`hugetlbfs`) and its GID,
 //! and whether Open vSwitch, QEMU and the socket directory agree on one group.
 
-use super::{Ctx, Error, Finding, Info, Warning, describe_group, push};
+use super::common::{Ctx, describe_group, push};
 use crate::audit::checks::CheckId;
+use crate::audit::finding::{
+    Finding,
+    Severity::{Error, Info, Warning},
+};
 use crate::identity::LibvirtId;
 use crate::nofollow::Kind;
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::CATALOGUE;
+use super::catalogue::CATALOGUE;
 
 /// Each check file, as compiled.
 const SOURCES: &[(&str, &str)] = &[

@@ -1,8 +1,12 @@
 //! libvirt domains: those still on the legacy mode, and the memory vhost-user needs.
 
-use super::{Ctx, Error, Finding, Info, Warning, is_under, push};
+use super::common::{Ctx, is_under, push};
 use crate::audit::checks::CheckId;
 use crate::audit::facts::{DomainFacts, DomainInterface};
+use crate::audit::finding::{
+    Finding,
+    Severity::{Error, Info, Warning},
+};
 use crate::libvirt::SourceMode;
 
 /// A domain's vhostuser interfaces that are still legacy: `mode='client'` (QEMU connects to a

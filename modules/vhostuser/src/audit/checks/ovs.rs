@@ -1,9 +1,10 @@
 //! Open vSwitch's own settings: DPDK, the port types it offers, `vhost-sock-dir`, and the
 //! `error` column of each vhost-user interface.
 
-use super::{Ctx, Error, Finding, push};
+use super::common::{Ctx, push};
 use crate::OvsType;
 use crate::audit::checks::CheckId;
+use crate::audit::finding::{Finding, Severity::Error};
 
 /// What `netdev_open` reports when ovs-vswitchd has no DPDK (EAFNOSUPPORT).
 const NO_DPDK_ERROR: &str = "Address family not supported";

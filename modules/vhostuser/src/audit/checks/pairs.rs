@@ -4,8 +4,12 @@
 use crate::audit::checks::CheckId;
 use std::collections::BTreeSet;
 
+use super::common::{Ctx, push, short_list};
 use super::sockets::ovs_locked_out;
-use super::{Ctx, Error, Finding, Info, Warning, push, short_list};
+use crate::audit::finding::{
+    Finding,
+    Severity::{Error, Info, Warning},
+};
 use crate::audit::pairing::{OvsSide, Pair, Verdict};
 use crate::libvirt::SourceMode;
 

@@ -1,8 +1,12 @@
 //! Directories: the vhost-user socket directory (owner, group, mode, SELinux type),
 //! `/dev/hugepages`, and Open vSwitch's run directory while legacy ports remain.
 
-use super::{Ctx, Error, Finding, Warning, describe_group, is_under, octal, path_in_group, push};
+use super::common::{Ctx, describe_group, is_under, octal, path_in_group, push};
 use crate::audit::checks::CheckId;
+use crate::audit::finding::{
+    Finding,
+    Severity::{Error, Warning},
+};
 use crate::nofollow::Kind;
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {

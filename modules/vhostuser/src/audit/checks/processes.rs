@@ -1,8 +1,12 @@
 //! Running processes whose ids are not what the configuration says: a daemon keeps the user
 //! and groups it started with, whatever `OVS_USER_ID`, qemu.conf or `/etc/group` say now.
 
-use super::{Ctx, Error, Finding, Warning, push};
+use super::common::{Ctx, push};
 use crate::audit::checks::CheckId;
+use crate::audit::finding::{
+    Finding,
+    Severity::{Error, Warning},
+};
 use crate::procfs::Process;
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {

@@ -1,8 +1,12 @@
 //! libvirt's `qemu.conf`: whether it parses, duplicate keys (the first occurrence wins), and
 //! whether it sets the group QEMU runs with.
 
-use super::{Ctx, Error, Finding, Warning, push};
+use super::common::{Ctx, push};
 use crate::audit::checks::CheckId;
+use crate::audit::finding::{
+    Finding,
+    Severity::{Error, Warning},
+};
 
 /// Keys whose duplicates decide which user or group QEMU runs as.
 const IDENTITY_KEYS: &[&str] = &["user", "group"];

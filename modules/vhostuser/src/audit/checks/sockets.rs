@@ -4,10 +4,12 @@
 use crate::audit::checks::CheckId;
 use std::collections::HashSet;
 
-use super::{
-    Ctx, Error, Finding, Warning, describe_group, group_or_other_rw, is_under, octal, push,
-};
+use super::common::{Ctx, describe_group, group_or_other_rw, is_under, octal, push};
 use crate::audit::facts::SocketFacts;
+use crate::audit::finding::{
+    Finding,
+    Severity::{Error, Warning},
+};
 use crate::audit::pairing::{OvsSide, Pair};
 use crate::nofollow::Kind;
 

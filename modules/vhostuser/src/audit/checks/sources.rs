@@ -1,8 +1,12 @@
 //! Sources the audit could not read. Each is one finding; the rest of the audit still runs,
 //! and the checks that need a missing source stay silent instead of guessing.
 
-use super::{Critical, Ctx, Error, Finding, Warning, push};
+use super::common::{Ctx, push};
 use crate::audit::checks::CheckId;
+use crate::audit::finding::{
+    Finding,
+    Severity::{Critical, Error, Warning},
+};
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     let facts = ctx.facts;
