@@ -66,6 +66,20 @@ pub fn seconds(duration: Duration) -> String {
     format!("{}s", duration.as_secs_f64())
 }
 
+/// The first `shown` names joined for a message, then how many more: `a, b and 3 more`.
+#[must_use]
+pub fn short_list(names: &[String], shown: usize) -> String {
+    if names.len() <= shown {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            names[..shown].join(", "),
+            names.len() - shown
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

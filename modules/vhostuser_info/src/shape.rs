@@ -111,18 +111,9 @@ fn qemus(facts: &Facts, details: bool) -> Value {
     qemus
 }
 
-/// The first few subjects of a group for a message, then how many more.
+/// The first five subjects of a group for a message, then how many more.
 pub(crate) fn short_list(subjects: &[String]) -> String {
-    const SHOWN: usize = 5;
-    if subjects.len() <= SHOWN {
-        subjects.join(", ")
-    } else {
-        format!(
-            "{} and {} more",
-            subjects[..SHOWN].join(", "),
-            subjects.len() - SHOWN
-        )
-    }
+    vhostuser::text::short_list(subjects, 5)
 }
 
 #[cfg(test)]

@@ -119,16 +119,7 @@ pub(super) fn group_or_other_rw(mode: u32) -> (bool, bool) {
 
 /// A short list of names for a message: the first ten, then how many more.
 pub(super) fn short_list(names: &[String]) -> String {
-    const SHOWN: usize = crate::SAMPLE_SIZE;
-    if names.len() <= SHOWN {
-        names.join(", ")
-    } else {
-        format!(
-            "{} and {} more",
-            names[..SHOWN].join(", "),
-            names.len() - SHOWN
-        )
-    }
+    crate::text::short_list(names, crate::SAMPLE_SIZE)
 }
 
 #[cfg(test)]
