@@ -1,5 +1,5 @@
-//! libvirt's domains as the audit sees them: through virsh (two processes up to about 650
-//! domains), or from a directory of XML files where virsh cannot run.
+//! libvirt's domains as the audit sees them: through virsh (a few processes however many
+//! domains there are), or from a directory of XML files where virsh cannot run.
 
 use std::path::Path;
 use std::time::Duration;

@@ -95,16 +95,27 @@ pub(crate) fn documents(output: &str) -> Vec<String> {
     docs
 }
 
-/// Groups `names` into index ranges whose `dumpxml` script stays within `limit` bytes (a name
-/// longer than that still gets a range of its own).
-pub(crate) fn chunks(names: &[String], limit: usize) -> Vec<Range<usize>> {
+/// The bytes `name`'s `dumpxml` adds to a script, with the "; " that joins it to the next.
+fn dump_cost(name: &str) -> usize {
+    dumpxml(name).len() + 2
+}
+
+/// Groups `names` into at most `parts` index ranges of about equal script size, so that as
+/// many virsh processes share the work evenly; more ranges only where one would pass `limit`.
+pub(crate) fn balanced_chunks(names: &[String], limit: usize, parts: usize) -> Vec<Range<usize>> {
+    let total: usize = names.iter().map(|n| dump_cost(n)).sum();
+    cut(names, total.div_ceil(parts.max(1)).max(1), limit)
+}
+
+/// Ranges of `names` that close once they hold `share` bytes, and before they would pass
+/// `limit`.
+fn cut(names: &[String], share: usize, limit: usize) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
     let mut start = 0;
     let mut size = 0;
     for (index, name) in names.iter().enumerate() {
-        // dumpxml and the "; " that joins it to the next one.
-        let cost = dumpxml(name).len() + 2;
-        if index > start && size + cost > limit {
+        let cost = dump_cost(name);
+        if index > start && (size >= share || size + cost > limit) {
             ranges.push(start..index);
             start = index;
             size = 0;
@@ -230,9 +241,9 @@ mod tests {
     }
 
     #[test]
-    fn chunks_stay_under_the_limit() {
+    fn one_part_stays_under_the_limit() {
         let names: Vec<String> = (0..100).map(|i| format!("instance-{i:08x}")).collect();
-        let ranges = chunks(&names, 1000);
+        let ranges = balanced_chunks(&names, 1000, 1);
         assert!(ranges.len() > 1);
         assert_eq!(ranges.first().unwrap().start, 0);
         assert_eq!(ranges.last().unwrap().end, 100);
@@ -243,9 +254,34 @@ mod tests {
             let s = dump_script(&names, range.clone());
             assert!(s.len() <= 1000, "{}", s.len());
         }
-        assert_eq!(chunks(&names, SCRIPT_LIMIT), vec![0..100]);
-        assert_eq!(chunks(&[], SCRIPT_LIMIT), vec![]);
+        assert_eq!(balanced_chunks(&names, SCRIPT_LIMIT, 1), vec![0..100]);
+        assert_eq!(balanced_chunks(&[], SCRIPT_LIMIT, 1), vec![]);
         let long = vec!["x".repeat(2000), "y".to_owned()];
-        assert_eq!(chunks(&long, 1000), vec![0..1, 1..2]);
+        assert_eq!(balanced_chunks(&long, 1000, 1), vec![0..1, 1..2]);
+    }
+
+    #[test]
+    fn balanced_chunks_share_the_names_evenly() {
+        let names: Vec<String> = (0..1000).map(|i| format!("bench-{i}")).collect();
+        let ranges = balanced_chunks(&names, SCRIPT_LIMIT, 2);
+        assert_eq!(ranges.len(), 2);
+        assert_eq!((ranges[0].start, ranges[1].end), (0, 1000));
+        assert_eq!(ranges[0].end, ranges[1].start);
+        let sizes: Vec<usize> = ranges
+            .iter()
+            .map(|r| dump_script(&names, r.clone()).len())
+            .collect();
+        assert!(sizes[0].abs_diff(sizes[1]) < 64, "{sizes:?}");
+        // The limit still wins: 4 wanted, but each must stay within 4 KiB.
+        let ranges = balanced_chunks(&names, 4096, 4);
+        assert!(ranges.len() > 4);
+        assert!(
+            ranges
+                .iter()
+                .all(|r| dump_script(&names, r.clone()).len() <= 4096)
+        );
+        assert_eq!(balanced_chunks(&names[..3], SCRIPT_LIMIT, 4).len(), 3);
+        assert_eq!(balanced_chunks(&names[..3], SCRIPT_LIMIT, 1), vec![0..3]);
+        assert_eq!(balanced_chunks(&[], SCRIPT_LIMIT, 2), vec![]);
     }
 }
