@@ -39,6 +39,27 @@ pub struct Sources {
 /// why, and so is each domain that cannot be parsed (as `domain <name>`).
 #[must_use]
 pub fn collect(sources: &Sources, expected: &Expected) -> Facts {
+    // libvirt's answer takes longest (virsh waits on libvirtd), so it is read on a thread of
+    // its own while everything that does not depend on it is collected here.
+    std::thread::scope(|scope| {
+        let libvirt = scope.spawn(|| domains::read(&sources.libvirt, sources.timeout));
+        let mut facts = collect_local(sources, expected);
+        let read = libvirt.join().unwrap_or_else(|_| domains::Read {
+            domains: Err("reading the domains failed: its thread panicked".to_owned()),
+            broken: Vec::new(),
+        });
+        facts.domains = read.domains.into();
+        for (name, why) in read.broken {
+            facts.unavailable.insert(format!("domain {name}"), why);
+        }
+        facts.ovs_paths_foreign = foreign_in_ovs_paths(&facts, expected);
+        facts.sockets = sockets(&facts, expected, Path::new(&sources.proc_root));
+        facts
+    })
+}
+
+/// Everything but the domains and what depends on them.
+fn collect_local(sources: &Sources, expected: &Expected) -> Facts {
     let mut facts = Facts {
         selinux_enabled: selinux::enabled_under(Path::new(&sources.sys_root)),
         ..Facts::default()
@@ -46,11 +67,6 @@ pub fn collect(sources: &Sources, expected: &Expected) -> Facts {
     facts.ovs = ovs(&sources.ovsdb, sources.timeout)
         .map_err(|e| e.to_string())
         .into();
-    let read = domains::read(&sources.libvirt, sources.timeout);
-    facts.domains = read.domains.into();
-    for (name, why) in read.broken {
-        facts.unavailable.insert(format!("domain {name}"), why);
-    }
     let proc_root = Path::new(&sources.proc_root);
     facts.qemus = qemu_processes(proc_root);
     facts.daemons = processes_named(proc_root, &["ovs-vswitchd", "ovsdb-server"]);
@@ -60,8 +76,6 @@ pub fn collect(sources: &Sources, expected: &Expected) -> Facts {
     facts.qemu_conf = qemu_conf_facts(&sources.qemu_conf);
     facts.sysconfig = sysconfig_facts(&sources.sysconfig);
     facts.accounts = accounts(&facts, expected);
-    facts.ovs_paths_foreign = foreign_in_ovs_paths(&facts, expected);
-    facts.sockets = sockets(&facts, expected, proc_root);
     facts
 }
 

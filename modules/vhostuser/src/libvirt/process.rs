@@ -13,12 +13,35 @@ use std::time::{Duration, Instant};
 /// group may hold them open forever, and the caller must not wait for it.
 const DRAIN_AFTER_KILL: Duration = Duration::from_millis(200);
 
-/// A command that ran to its end.
+/// A command that ran to its end, with what its stdout became (the bytes, or what a
+/// [`Sink`] made of them).
 #[derive(Debug)]
-pub(crate) struct Finished {
+pub(crate) struct Finished<O = Vec<u8>> {
     pub status: ExitStatus,
-    pub stdout: Vec<u8>,
+    pub stdout: O,
     pub stderr: Vec<u8>,
+}
+
+/// Takes a command's stdout as it arrives, so that work on it (parsing) overlaps the command's
+/// own run instead of following it.
+pub(crate) trait Sink: Send + 'static {
+    type Output: Send + 'static;
+    fn feed(&mut self, bytes: &[u8]);
+    /// At the end of the stream (or at a read error: what was read so far still counts).
+    fn finish(self) -> Self::Output;
+}
+
+/// The bytes, kept as they are.
+impl Sink for Vec<u8> {
+    type Output = Vec<u8>;
+
+    fn feed(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+
+    fn finish(self) -> Vec<u8> {
+        self
+    }
 }
 
 #[derive(Debug)]
@@ -35,16 +58,18 @@ pub(crate) enum RunError {
 /// same to whoever reads the report), collecting its output until it exits or `deadline`.
 #[cfg(test)]
 pub(crate) fn run(argv: &[String], deadline: Instant) -> Result<Finished, RunError> {
-    run_with_input(argv, None, deadline)
+    run_into(argv, None, deadline, Vec::new())
 }
 
 /// [`run`], with `input` written to the command's stdin (on a thread of its own, so that a
-/// command that prints before it reads cannot block on a full pipe) and then closed.
-pub(crate) fn run_with_input(
+/// command that prints before it reads cannot block on a full pipe) and then closed, and
+/// stdout fed to `sink` as it arrives.
+pub(crate) fn run_into<S: Sink>(
     argv: &[String],
     input: Option<Vec<u8>>,
     deadline: Instant,
-) -> Result<Finished, RunError> {
+    sink: S,
+) -> Result<Finished<S::Output>, RunError> {
     let Some((program, rest)) = argv.split_first() else {
         return Err(RunError::Spawn(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -71,29 +96,30 @@ pub(crate) fn run_with_input(
             let _ = stdin.write_all(&bytes);
         });
     }
-    let pipes = Pipes::start(&mut child);
+    let pipes = Pipes::start(&mut child, sink);
 
     let mut stdout = None;
     let mut stderr = None;
     while stdout.is_none() || stderr.is_none() {
         let left = deadline.saturating_duration_since(Instant::now());
         match pipes.rx.recv_timeout(left) {
-            Ok((Stream::Out, bytes)) => stdout = Some(bytes),
-            Ok((Stream::Err, bytes)) => stderr = Some(bytes),
+            Ok(Drained::Out(out)) => stdout = Some(out),
+            Ok(Drained::Err(bytes)) => stderr = Some(bytes),
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
         }
     }
-    if stdout.is_some() && stderr.is_some() {
+    if let (Some(out), Some(err)) = (stdout, stderr.take()) {
         // Both pipes are closed: the child has exited or is about to.
         loop {
             if let Some(status) = child.try_wait().map_err(RunError::Wait)? {
                 return Ok(Finished {
                     status,
-                    stdout: stdout.unwrap_or_default(),
-                    stderr: stderr.unwrap_or_default(),
+                    stdout: out,
+                    stderr: err,
                 });
             }
             if Instant::now() >= deadline {
+                stderr = Some(err);
                 break;
             }
             thread::sleep(Duration::from_millis(2));
@@ -126,26 +152,44 @@ fn kill_group(child: &mut Child) {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Stream {
-    Out,
-    Err,
+/// What one pipe's reader sends when its pipe is closed.
+enum Drained<O> {
+    Out(O),
+    Err(Vec<u8>),
 }
 
 /// The child's stdout and stderr, each read to its end on its own thread, so that neither can
 /// fill up and block the child while the other is read.
-struct Pipes {
-    rx: Receiver<(Stream, Vec<u8>)>,
+struct Pipes<O> {
+    rx: Receiver<Drained<O>>,
 }
 
-impl Pipes {
-    fn start(child: &mut Child) -> Pipes {
+impl<O: Send + 'static> Pipes<O> {
+    fn start<S: Sink<Output = O>>(child: &mut Child, sink: S) -> Pipes<O> {
         let (tx, rx) = mpsc::channel();
-        if let Some(out) = child.stdout.take() {
-            drain(out, Stream::Out, tx.clone());
+        if let Some(mut out) = child.stdout.take() {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let mut sink = sink;
+                let mut buf = vec![0; 64 * 1024];
+                loop {
+                    match out.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => sink.feed(&buf[..n]),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+                // The receiver is gone when the run timed out; nobody needs the output then.
+                let _ = tx.send(Drained::Out(sink.finish()));
+            });
         }
-        if let Some(err) = child.stderr.take() {
-            drain(err, Stream::Err, tx);
+        if let Some(mut err) = child.stderr.take() {
+            thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = err.read_to_end(&mut bytes);
+                let _ = tx.send(Drained::Err(bytes));
+            });
         }
         Pipes { rx }
     }
@@ -156,27 +200,12 @@ impl Pipes {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.rx.recv_timeout(left) {
-                Ok((Stream::Err, bytes)) => return Some(bytes),
-                Ok((Stream::Out, _)) => {}
+                Ok(Drained::Err(bytes)) => return Some(bytes),
+                Ok(Drained::Out(_)) => {}
                 Err(_) => return None,
             }
         }
     }
-}
-
-/// Reads `pipe` to its end on a detached thread and sends what it read. A read error ends the
-/// stream early; what was read so far still counts.
-fn drain(
-    mut pipe: impl Read + Send + 'static,
-    stream: Stream,
-    tx: mpsc::Sender<(Stream, Vec<u8>)>,
-) {
-    thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        // The receiver is gone when the run timed out; nobody needs the bytes then.
-        let _ = tx.send((stream, bytes));
-    });
 }
 
 #[cfg(test)]
@@ -207,9 +236,14 @@ mod tests {
     #[test]
     fn input_reaches_stdin_even_past_a_pipe_buffer() {
         let input = vec![b'x'; 1_000_000];
-        let done = run_with_input(&argv(&["wc", "-c"]), Some(input), soon()).unwrap();
+        let done = run_into(&argv(&["wc", "-c"]), Some(input), soon(), Vec::new()).unwrap();
         assert_eq!(String::from_utf8_lossy(&done.stdout).trim(), "1000000");
-        let ignored = run_with_input(&argv(&["true"]), Some(vec![b'x'; 1_000_000]), soon());
+        let ignored = run_into(
+            &argv(&["true"]),
+            Some(vec![b'x'; 1_000_000]),
+            soon(),
+            Vec::new(),
+        );
         assert!(ignored.unwrap().status.success(), "EPIPE is not an error");
     }
 

@@ -79,19 +79,62 @@ pub(crate) fn dump_script(names: &[String], range: Range<usize>) -> String {
         .join("; ")
 }
 
-/// Cuts `dumpxml` output into its documents: each starts at a line that opens the root
-/// element (`<domain ` or `<domain>` at the start of a line; libvirt indents everything inside
-/// it). What comes before the first one is dropped.
-pub(crate) fn documents(output: &str) -> Vec<String> {
-    let mut docs: Vec<String> = Vec::new();
-    for line in output.split_inclusive('\n') {
-        if line.starts_with("<domain ") || line.starts_with("<domain>") {
-            docs.push(String::new());
+/// Cuts `dumpxml` output into its documents as it arrives: each starts at a line that opens the
+/// root element (`<domain ` or `<domain>` at the start of a line; libvirt indents everything
+/// inside it), and is handed on once the next one starts, the last at [`Documents::finish`].
+/// What comes before the first one is dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Documents {
+    /// The end of the input that is not a whole line yet.
+    partial: Vec<u8>,
+    current: Option<String>,
+}
+
+impl Documents {
+    pub(crate) fn feed(&mut self, mut bytes: &[u8], mut on_document: impl FnMut(String)) {
+        while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+            let (line, rest) = bytes.split_at(end + 1);
+            bytes = rest;
+            if self.partial.is_empty() {
+                self.line(&String::from_utf8_lossy(line), &mut on_document);
+            } else {
+                self.partial.extend_from_slice(line);
+                let whole = std::mem::take(&mut self.partial);
+                self.line(&String::from_utf8_lossy(&whole), &mut on_document);
+            }
         }
-        if let Some(doc) = docs.last_mut() {
-            doc.push_str(line);
+        self.partial.extend_from_slice(bytes);
+    }
+
+    pub(crate) fn finish(mut self, mut on_document: impl FnMut(String)) {
+        if !self.partial.is_empty() {
+            let last = std::mem::take(&mut self.partial);
+            self.line(&String::from_utf8_lossy(&last), &mut on_document);
+        }
+        if let Some(document) = self.current.take() {
+            on_document(document);
         }
     }
+
+    fn line(&mut self, line: &str, on_document: &mut impl FnMut(String)) {
+        if line.starts_with("<domain ") || line.starts_with("<domain>") {
+            if let Some(done) = self.current.replace(String::new()) {
+                on_document(done);
+            }
+        }
+        if let Some(document) = &mut self.current {
+            document.push_str(line);
+        }
+    }
+}
+
+/// [`Documents`] of the whole output at once.
+#[cfg(test)]
+pub(crate) fn documents(output: &str) -> Vec<String> {
+    let mut docs = Vec::new();
+    let mut split = Documents::default();
+    split.feed(output.as_bytes(), |d| docs.push(d));
+    split.finish(|d| docs.push(d));
     docs
 }
 
@@ -238,6 +281,26 @@ mod tests {
         );
         assert!(documents("").is_empty());
         assert!(documents("error text\n").is_empty());
+    }
+
+    #[test]
+    fn documents_come_out_the_same_whatever_the_pieces() {
+        let out = "noise\n<domain type='kvm'>\n  <name>a\u{e9}</name>\n</domain>\n<domain>\n<name>b</name>\n</domain>";
+        let whole = documents(out);
+        assert_eq!(whole.len(), 2);
+        assert!(
+            whole[1].ends_with("</domain>"),
+            "the unterminated last line counts"
+        );
+        for size in [1, 2, 3, 7, 64] {
+            let mut docs = Vec::new();
+            let mut split = Documents::default();
+            for piece in out.as_bytes().chunks(size) {
+                split.feed(piece, |d| docs.push(d));
+            }
+            split.finish(|d| docs.push(d));
+            assert_eq!(docs, whole, "in pieces of {size} bytes");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde::{Serialize, Serializer};
 
 use super::domain::Domain;
 use super::error::{DomainError, Error, serialize_outcome};
-use super::process::{self, Finished, RunError};
+use super::process::{self, Finished, RunError, Sink};
 use super::script::{self, Marker, SCRIPT_LIMIT};
 use super::xml::parse_domain;
 
@@ -133,16 +133,14 @@ impl Virsh {
         // of its argument grows faster than the argument, so several short scripts side by
         // side beat one long one (1,000 domains on two cores: 0.35 s in one, 0.28 s in two).
         let ranges = script::balanced_chunks(names, SCRIPT_LIMIT, dump_processes(names.len()));
-        // Each worker runs the next script and parses its output at once, so the parsing of
-        // one process's XML overlaps the others' dumps rather than following them all.
+        // Each worker runs the next script and parses each domain's XML as it arrives, so the
+        // parsing overlaps the dumps rather than following them.
         let next = AtomicUsize::new(0);
         let dump = |range: &Range<usize>| -> Result<Vec<Result<Domain, DomainError>>, Error> {
-            let run = self.run(&script::dump_script(names, range.clone()), deadline)?;
-            Ok(attribute(
-                &names[range.clone()],
-                script::documents(&run.stdout),
-                &run.stderr,
-            ))
+            let script = script::dump_script(names, range.clone());
+            let (parsed, stderr) =
+                self.run_into(&script, None, deadline, ParsedDumps::default())?;
+            Ok(attribute(&names[range.clone()], parsed, &stderr))
         };
         let worker = || {
             let mut done = Vec::new();
@@ -193,6 +191,22 @@ impl Virsh {
         input: Option<Vec<u8>>,
         deadline: Instant,
     ) -> Result<Output, Error> {
+        let (stdout, stderr) = self.run_into(script, input, deadline, Vec::new())?;
+        Ok(Output {
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr,
+        })
+    }
+
+    /// [`Virsh::run_with_input`], with stdout fed to `sink` as it arrives; what the sink made
+    /// of it, and stderr.
+    fn run_into<S: Sink>(
+        &self,
+        script: &str,
+        input: Option<Vec<u8>>,
+        deadline: Instant,
+        sink: S,
+    ) -> Result<(S::Output, String), Error> {
         let mut argv = self.command.clone();
         if self.readonly {
             argv.push("-r".to_owned());
@@ -201,7 +215,7 @@ impl Virsh {
             argv.extend(["-c".to_owned(), uri.clone()]);
         }
         argv.push(script.to_owned());
-        match process::run_with_input(&argv, input, deadline) {
+        match process::run_into(&argv, input, deadline, sink) {
             Ok(Finished {
                 status,
                 stdout,
@@ -221,10 +235,7 @@ impl Virsh {
                         stderr,
                     });
                 }
-                Ok(Output {
-                    stdout: String::from_utf8_lossy(&stdout).into_owned(),
-                    stderr,
-                })
+                Ok((stdout, stderr))
             }
             Err(RunError::Spawn(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(Error::NotFound {
@@ -308,7 +319,72 @@ fn describe_status(status: ExitStatus) -> String {
     status.to_string().replace(": ", " ")
 }
 
-/// One domain's section of the dump.
+/// One document of a dump, parsed as soon as it was complete; its text is kept only when it
+/// did not parse, to tell whose it is.
+#[derive(Debug)]
+struct Dumped {
+    parsed: Result<Domain, DomainError>,
+    text: Option<String>,
+}
+
+impl Dumped {
+    fn parse(xml: String) -> Dumped {
+        match parse_domain(&xml) {
+            Ok(domain) => Dumped {
+                parsed: Ok(domain),
+                text: None,
+            },
+            Err(e) => Dumped {
+                parsed: Err(e.into()),
+                text: Some(xml),
+            },
+        }
+    }
+
+    /// Whether this is `name`'s document.
+    fn is_of(&self, name: &str) -> bool {
+        match &self.parsed {
+            Ok(domain) => domain.name == name,
+            Err(_) => self
+                .text
+                .as_deref()
+                .is_some_and(|t| t.contains(&format!("<name>{}</name>", escape_text(name)))),
+        }
+    }
+
+    /// The domain, if it is `name`'s.
+    fn domain_of(self, name: &str) -> Result<Domain, DomainError> {
+        let domain = self.parsed?;
+        if domain.name != name {
+            return Err(DomainError::OtherDomain { found: domain.name });
+        }
+        Ok(domain)
+    }
+}
+
+/// A dump's documents, each parsed as it arrives (see [`script::Documents`]).
+#[derive(Debug, Default)]
+struct ParsedDumps {
+    split: script::Documents,
+    parsed: Vec<Dumped>,
+}
+
+impl Sink for ParsedDumps {
+    type Output = Vec<Dumped>;
+
+    fn feed(&mut self, bytes: &[u8]) {
+        let parsed = &mut self.parsed;
+        self.split
+            .feed(bytes, |xml| parsed.push(Dumped::parse(xml)));
+    }
+
+    fn finish(self) -> Vec<Dumped> {
+        let mut parsed = self.parsed;
+        self.split.finish(|xml| parsed.push(Dumped::parse(xml)));
+        parsed
+    }
+}
+
 /// Gives each name its document. virsh runs the dumps in order and prints nothing on stdout
 /// for one that fails (its error, naming the domain in quotes, goes to stderr), so the
 /// documents follow the names in order, minus the failed ones: a name that stderr names and
@@ -316,22 +392,22 @@ fn describe_status(status: ExitStatus) -> String {
 /// expected (virsh takes a name that is a number as an id) is reported as such.
 fn attribute(
     names: &[String],
-    docs: Vec<String>,
+    docs: Vec<Dumped>,
     stderr: &str,
 ) -> Vec<Result<Domain, DomainError>> {
     let failed = |name: &str| stderr.contains(&format!("'{name}'"));
     let mut out = Vec::with_capacity(names.len());
     let mut docs = docs.into_iter().peekable();
     for name in names {
-        let Some(doc) = docs.peek() else {
-            out.push(read_section(name, failed(name).then(String::new), stderr));
-            continue;
-        };
-        if failed(name) && !doc.contains(&format!("<name>{}</name>", escape_text(name))) {
-            out.push(read_section(name, Some(String::new()), stderr));
+        let next = docs.peek();
+        if failed(name) && !next.is_some_and(|doc| doc.is_of(name)) {
+            out.push(Err(no_output(name, stderr)));
             continue;
         }
-        out.push(read_section(name, docs.next(), stderr));
+        out.push(
+            docs.next()
+                .map_or(Err(DomainError::Truncated), |doc| doc.domain_of(name)),
+        );
     }
     out
 }
@@ -343,24 +419,17 @@ fn escape_text(name: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn read_section(name: &str, section: Option<String>, stderr: &str) -> Result<Domain, DomainError> {
-    let xml = section.ok_or(DomainError::Truncated)?;
-    if xml.trim().is_empty() {
-        // virsh names the domain in quotes in its errors ("failed to get domain 'x'").
-        let quoted = format!("'{name}'");
-        let mut lines: Vec<&str> = stderr.lines().filter(|l| l.contains(&quoted)).collect();
-        if lines.is_empty() {
-            lines = stderr.lines().collect();
-        }
-        return Err(DomainError::NoOutput {
-            stderr: lines.join("\n"),
-        });
+/// Why `name` printed no XML: the stderr lines that name it in quotes, as virsh's errors do
+/// ("failed to get domain 'x'"), or all of stderr when none does.
+fn no_output(name: &str, stderr: &str) -> DomainError {
+    let quoted = format!("'{name}'");
+    let mut lines: Vec<&str> = stderr.lines().filter(|l| l.contains(&quoted)).collect();
+    if lines.is_empty() {
+        lines = stderr.lines().collect();
     }
-    let domain = parse_domain(&xml)?;
-    if domain.name != name {
-        return Err(DomainError::OtherDomain { found: domain.name });
+    DomainError::NoOutput {
+        stderr: lines.join("\n"),
     }
-    Ok(domain)
 }
 
 /// A domain's state, from the `list --state-*` lists.
@@ -409,40 +478,65 @@ mod tests {
 
     const XML: &str = "<domain><name>a</name></domain>\n";
 
+    fn dumped(out: &str) -> Vec<Dumped> {
+        script::documents(out)
+            .into_iter()
+            .map(Dumped::parse)
+            .collect()
+    }
+
     #[test]
-    fn a_section_parses_or_says_why_not() {
+    fn a_document_parses_or_says_why_not() {
+        let names = ["a"].map(str::to_owned);
         assert_eq!(
-            read_section("a", Some(XML.to_owned()), "").unwrap().name,
+            attribute(&names, dumped(XML), "")[0].as_ref().unwrap().name,
             "a"
         );
-        assert_eq!(read_section("a", None, ""), Err(DomainError::Truncated));
         assert_eq!(
-            read_section("b", Some(XML.to_owned()), ""),
-            Err(DomainError::OtherDomain {
-                found: "a".to_owned()
-            })
+            attribute(&names, Vec::new(), ""),
+            vec![Err(DomainError::Truncated)]
         );
-        let Err(DomainError::Xml(e)) = read_section("a", Some("<domain>\n<name>".into()), "")
-        else {
+        assert_eq!(
+            attribute(&["b".to_owned()], dumped(XML), ""),
+            vec![Err(DomainError::OtherDomain {
+                found: "a".to_owned()
+            })]
+        );
+        let Err(DomainError::Xml(e)) = &attribute(&names, dumped("<domain>\n<name>"), "")[0] else {
             panic!("expected an XML error");
         };
         assert_eq!(e.line, 2);
     }
 
     #[test]
-    fn an_empty_section_keeps_the_stderr_lines_about_it() {
+    fn a_failed_dump_keeps_the_stderr_lines_about_it() {
         let stderr = "error: failed to get domain 'gone'\nerror: failed to get domain 'other'\n";
         assert_eq!(
-            read_section("gone", Some("\n".to_owned()), stderr),
-            Err(DomainError::NoOutput {
+            no_output("gone", stderr),
+            DomainError::NoOutput {
                 stderr: "error: failed to get domain 'gone'".to_owned()
-            })
+            }
         );
         assert_eq!(
-            read_section("x", Some(String::new()), "error: boom\n"),
-            Err(DomainError::NoOutput {
+            no_output("x", "error: boom\n"),
+            DomainError::NoOutput {
                 stderr: "error: boom".to_owned()
-            })
+            }
+        );
+    }
+
+    #[test]
+    fn a_broken_document_is_still_told_by_its_name() {
+        // "b"'s dump does not parse, and stderr quotes "b" (a warning): the text says whose
+        // document it is, so it is b's XML error, not a missing dump.
+        let names = ["a", "b"].map(str::to_owned);
+        let out = "<domain><name>a</name></domain>\n<domain><name>b</name>\n<devices>\n";
+        let outcomes = attribute(&names, dumped(out), "warning: 'b' is odd\n");
+        assert_eq!(outcomes[0].as_ref().unwrap().name, "a");
+        assert!(
+            matches!(&outcomes[1], Err(DomainError::Xml(_))),
+            "{:?}",
+            outcomes[1]
         );
     }
 
@@ -451,7 +545,7 @@ mod tests {
         let names = ["a", "b", "c"].map(str::to_owned);
         let out = "<domain><name>a</name></domain>\n<domain><name>b</name>\n<devices>\n\
                    <domain><name>c</name></domain>\n";
-        let outcomes = attribute(&names, script::documents(out), "");
+        let outcomes = attribute(&names, dumped(out), "");
         assert_eq!(outcomes[0].as_ref().unwrap().name, "a");
         assert_eq!(outcomes[2].as_ref().unwrap().name, "c");
         let Err(DomainError::Xml(e)) = &outcomes[1] else {
@@ -467,7 +561,7 @@ mod tests {
         let out = "<domain><name>a</name></domain>\n<domain><name>c</name></domain>\n\
                    <domain><name>c</name></domain>\n";
         let stderr = "error: failed to get domain 'gone'\n";
-        let outcomes = attribute(&names, script::documents(out), stderr);
+        let outcomes = attribute(&names, dumped(out), stderr);
         assert_eq!(outcomes[0].as_ref().unwrap().name, "a");
         assert_eq!(
             outcomes[1],
@@ -490,7 +584,7 @@ mod tests {
         // stderr quotes "a" for another reason (a warning), but its XML came.
         let names = ["a", "b"].map(str::to_owned);
         let out = "<domain><name>a</name></domain>\n<domain><name>b</name></domain>\n";
-        let outcomes = attribute(&names, script::documents(out), "warning: 'a' is old\n");
+        let outcomes = attribute(&names, dumped(out), "warning: 'a' is old\n");
         assert_eq!(outcomes[0].as_ref().unwrap().name, "a");
         assert_eq!(outcomes[1].as_ref().unwrap().name, "b");
     }
