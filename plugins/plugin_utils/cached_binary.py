@@ -10,12 +10,18 @@ the module owns and alone can write, and each task is one command: check the has
 cached binary with the arguments on standard input. On a miss the binary is sent once, verified,
 installed, and run in the same command.
 
+The cache is <remote_tmp>/nfv.vhostuser. Where that cannot be made (a read-only home) or cannot
+execute programs (a noexec home, which is then marked so), the next candidates are
+<system_tmpdir>/nfv.vhostuser-<uid> in each of Ansible's system_tmpdirs (/var/tmp, /tmp): a
+directory of the user's own, not a link, in a root-owned sticky directory, so no other user can
+swap it.
+
 Everything else is Ansible's own module execution (argument building, environment, result
 parsing, check mode, diff, no_log), reached through the ``normal`` action: only the transfers
 and the final command are replaced. Where stdin cannot carry the arguments (async, kept remote
 files, su and other become methods that need a tty, non-POSIX shells, connections without
-pipelining support) or the cache cannot be used (no owned writable directory, noexec, no
-sha256sum), the plain binary-module path runs instead.
+pipelining support) or no cache directory can be used (none the user alone can write, all
+noexec, no sha256sum), the plain binary-module path runs instead.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import re
 import shlex
 
 from ansible import constants as C
+from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.utils.display import Display
 
@@ -35,8 +42,13 @@ display = Display()
 MISS = "NFV-VHOSTUSER-CACHE-MISS"
 # Printed when the binary cannot be cached or run from the cache (then the plain path runs).
 UNUSABLE = "NFV-VHOSTUSER-CACHE-UNUSABLE"
-# Printed just before the cached binary is executed: from then on the module has run.
+# Printed, with the cache directory, just before the cached binary is executed: from then on
+# the module has run, unless NOEXEC follows.
 STARTED = "NFV-VHOSTUSER-CACHE-RUN"
+# Printed when the cached binary could not be executed (rc 126: noexec, a denying policy): the
+# directory is marked with a file of this name and the next candidate is tried.
+NOEXEC = "NFV-VHOSTUSER-CACHE-NOEXEC"
+MARKERS = (MISS, UNUSABLE, STARTED, NOEXEC)
 # A remote_tmp the command can use unquoted (a leading ~ is expanded by the remote shell).
 PLAIN_PATH = re.compile(r"^~?[A-Za-z0-9_./-]*$")
 # Become methods known to pass standard input through to the command.
@@ -85,6 +97,7 @@ class CachedBinaryAction(NormalAction):
         reason = None
         become = self._connection.become
         remote_tmp = self.get_shell_option("remote_tmp", default="~/.ansible/tmp")
+        system_tmpdirs = self.get_shell_option("system_tmpdirs", default=["/var/tmp", "/tmp"]) or []
         if wrap_async or self._task.async_val:
             reason = "async runs through async_wrapper"
         elif C.DEFAULT_KEEP_REMOTE_FILES:
@@ -107,10 +120,14 @@ class CachedBinaryAction(NormalAction):
             display.vvv("nfv.vhostuser: plain binary-module path: %s" % reason)
             return None
         binary = os.path.realpath(found)
+        primary = remote_tmp.rstrip("/") + "/nfv.vhostuser"
+        # $(id -u) is expanded on the host, by the user the module runs as.
+        others = [t.rstrip("/") + "/nfv.vhostuser-$(id -u)" for t in system_tmpdirs if isinstance(t, str) and t.rstrip("/") and PLAIN_PATH.match(t.rstrip("/"))]
         return {
             "binary": binary,
             "digest": binary_digest(binary),
-            "dir": remote_tmp.rstrip("/") + "/nfv.vhostuser",
+            "dir": primary,
+            "dirs": [primary] + others,
             "fall_back": None,
         }
 
@@ -164,15 +181,23 @@ class CachedBinaryAction(NormalAction):
     def _nfv_outcome(self, fast, res):
         """Takes the command's markers out of its output; sets fall_back when the module did not run."""
         lines = res.get("stdout", "").splitlines(True)
-        started = any(line.strip() == STARTED for line in lines)
-        kept = [line for line in lines if line.strip() not in (MISS, UNUSABLE, STARTED)]
+        started = False
+        for line in lines:
+            marker = line.strip()
+            if marker.startswith(STARTED + " "):
+                started = True
+                display.vvv("nfv.vhostuser: running the cached binary in %s" % marker[len(STARTED) + 1:])
+            elif marker == NOEXEC:
+                started = False
+                display.vvv("nfv.vhostuser: that directory cannot execute it; marked, trying the next")
+        kept = [line for line in lines if line.strip().split(" ")[0] not in MARKERS]
         res["stdout"] = "".join(kept)
         if "stdout_lines" in res:
             res["stdout_lines"] = res["stdout"].splitlines()
         if any(line.strip() == MISS for line in lines):
             return MISS
         if any(line.strip() == UNUSABLE for line in lines):
-            fast["fall_back"] = "the host's cache %s cannot be used (%s)" % (fast["dir"], res.get("stderr", "").strip() or "see -vvvv")
+            fast["fall_back"] = "no cache directory on the host can be used (%s)" % (res.get("stderr", "").strip() or "see -vvvv")
         elif not started:
             fast["fall_back"] = "the cached run did not start (rc %s: %s)" % (res.get("rc"), res.get("stderr", "").strip())
         elif res.get("rc") in (126, 127) and not res["stdout"].strip():
@@ -181,7 +206,7 @@ class CachedBinaryAction(NormalAction):
 
     def _nfv_install_and_run(self, fast, env, sudoable, *args, **kwargs):
         """The one transfer for this collection version: send, verify, install and run."""
-        tmpdir = super()._make_tmp_path()
+        tmpdir = self._nfv_transfer_dir()
         sent = self._connection._shell.join_path(tmpdir, "nfv_vhostuser")
         super()._transfer_file(fast["binary"], sent)
         super()._fixup_perms2([tmpdir, sent], execute=False)
@@ -191,33 +216,69 @@ class CachedBinaryAction(NormalAction):
             super()._remove_tmp_path(tmpdir)
             self._connection._shell.tmpdir = None
 
+    def _nfv_transfer_dir(self):
+        """A temporary directory to send the binary through: Ansible's own under remote_tmp, or,
+        where that cannot be made (a read-only home), one in the first of system_tmpdirs."""
+        try:
+            return super()._make_tmp_path()
+        except AnsibleConnectionFailure as failure:
+            shell = self._connection._shell
+            basefile = shell._generate_temp_dir_name()
+            res = super()._low_level_execute_command(shell.mkdtemp(basefile=basefile, system=True), sudoable=False)
+            made = res.get("stdout", "").strip().split("%s=" % basefile, 1)
+            if res.get("rc") != 0 or len(made) != 2 or not made[1].strip().startswith("/"):
+                raise failure
+            display.vvv("nfv.vhostuser: %s; sending the binary through %s" % (failure, made[1].strip()))
+            self._cleanup_remote_tmp = True
+            shell.tmpdir = made[1].strip()
+            return shell.tmpdir
+
     @staticmethod
     def _nfv_prelude(fast):
-        """Shell that sets d (the cache directory) and b (the binary); owned checks that d and its parent
-        belong to the user and that no one else can write them (so neither can be swapped), verified
-        checks a file's owner and hash."""
+        """Shell that defines: usable (a cache directory the user owns, not a link, that no one
+        else can write, in a parent the user owns alike or a root-owned sticky one, so neither
+        can be swapped; and not marked noexec), verified (a file's owner and hash), and run_from
+        (runs a binary; on rc 126 marks its directory, removes the binary and returns, so the next
+        directory is tried)."""
         return (
-            "umask 077; d=%(dir)s; b=\"$d/%(digest)s\"; "
+            "umask 077; "
             "mine() { [ -d \"$1\" ] && [ -O \"$1\" ] && case $(ls -ldn \"$1\") in d????-??-*) true ;; *) false ;; esac; }; "
-            "owned() { mine \"$d/..\" && mine \"$d\"; }; "
-            "verified() { [ -O \"$1\" ] && [ \"$(sha256sum <\"$1\" 2>/dev/null)\" = '%(digest)s  -' ]; }; " % fast
+            "sticky() { set -- $(ls -ldn \"$1\" 2>/dev/null); case \"$1\" in d????????[tT]*) [ \"$3\" = 0 ] ;; *) false ;; esac; }; "
+            "usable() { [ ! -L \"$1\" ] && mine \"$1\" && { mine \"$1/..\" || sticky \"$1/..\"; } && [ ! -e \"$1/noexec\" ]; }; "
+            "verified() { [ -O \"$1\" ] && [ \"$(sha256sum <\"$1\" 2>/dev/null)\" = '%(digest)s  -' ]; }; "
+            "run_from() { echo %(started)s \"$2\"; %(env)s \"$1\" -; r=$?; [ $r -eq 126 ] || exit $r; "
+            ": >\"$2/noexec\" 2>/dev/null; rm -f \"$1\"; echo %(noexec)s; }; "
+            % dict(digest=fast["digest"], started=STARTED, noexec=NOEXEC, env=fast["env"])
         )
 
     def _nfv_run_command(self, fast, env):
+        fast["env"] = env.strip()
         return self._nfv_prelude(fast) + (
-            "if owned && verified \"$b\"; then echo %(started)s; %(env)s exec \"$b\" -; fi; echo %(miss)s"
-            % dict(started=STARTED, miss=MISS, env=env.strip())
+            "for d in %(dirs)s; do b=\"$d/%(digest)s\"; if usable \"$d\" && verified \"$b\"; then run_from \"$b\" \"$d\"; fi; done; "
+            "echo %(miss)s" % dict(dirs=" ".join(fast["dirs"]), digest=fast["digest"], miss=MISS)
         )
 
     def _nfv_install_command(self, fast, env, sent):
-        quoted = shlex.quote(sent)
+        fast["env"] = env.strip()
         return self._nfv_prelude(fast) + (
-            "{ [ -d \"$d\" ] || mkdir -p \"$d\"; } && owned || "
-            "{ echo %(unusable)s; echo \"$d or its parent is not a directory only $(id -un) can write\" >&2; exit 0; }; "
-            "t=\"$b.$$\"; "
+            # remote_tmp may not exist yet; a system tmpdir must (it is never created here).
+            "d=%(primary)s; [ -d \"$d\" ] || [ -L \"$d\" ] || mkdir -p \"$d\" 2>/dev/null; "
+            "for d in %(dirs)s; do "
+            "[ -d \"$d\" ] || [ -L \"$d\" ] || mkdir \"$d\" 2>/dev/null; "
+            "usable \"$d\" || continue; "
+            "b=\"$d/%(digest)s\"; t=\"$b.$$\"; "
             "if cp %(sent)s \"$t\" && verified \"$t\" && chmod 0700 \"$t\" && mv -f \"$t\" \"$b\"; then "
             "find \"$d\" -maxdepth 1 -type f ! -name %(digest)s -mtime +%(days)d -exec rm -f {} + 2>/dev/null; "
-            "echo %(started)s; %(env)s exec \"$b\" -; fi; "
-            "rm -f \"$t\"; echo %(unusable)s; echo 'the binary could not be installed and verified (is sha256sum there?)' >&2"
-            % dict(unusable=UNUSABLE, sent=quoted, digest=fast["digest"], days=KEEP_DAYS, started=STARTED, env=env.strip())
+            "run_from \"$b\" \"$d\"; else rm -f \"$t\"; fi; done; "
+            "echo %(unusable)s; echo \"none of %(shown)s is a directory only $(id -un) can write, where a verified binary "
+            "(sha256sum) can be installed and executed\" >&2"
+            % dict(
+                primary=fast["dir"],
+                dirs=" ".join(fast["dirs"]),
+                digest=fast["digest"],
+                sent=shlex.quote(sent),
+                days=KEEP_DAYS,
+                unusable=UNUSABLE,
+                shown=", ".join(fast["dirs"]),
+            )
         )
