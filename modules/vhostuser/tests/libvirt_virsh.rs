@@ -186,6 +186,18 @@ fn a_domain_that_is_gone_fails_alone() {
 }
 
 #[test]
+fn a_last_domain_that_is_gone_fails_alone() {
+    // virsh exits with its last command's status: the script must not end on the failed dump.
+    let names = argv(&["instance-00000001", "no-such-domain"]);
+    let dumped = virsh(&fixture("node.xml")).dump(&names).unwrap();
+    assert_eq!(dumped[0].as_ref().unwrap().name, "instance-00000001");
+    let Err(DomainError::NoOutput { stderr }) = &dumped[1] else {
+        panic!("{:?}", dumped[1]);
+    };
+    assert!(stderr.contains("'no-such-domain'"), "{stderr}");
+}
+
+#[test]
 fn a_wrapper_command_is_run_with_its_arguments() {
     require_virsh();
     // Like `podman exec nova_libvirt virsh`: leading arguments, then virsh's.

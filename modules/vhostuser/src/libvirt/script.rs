@@ -69,15 +69,22 @@ pub(crate) fn dumpxml(name: &str) -> String {
 }
 
 /// The `dumpxml` script for `names[range]`. No markers between the dumps: each domain's XML is
-/// one document starting at a `<domain` line (see [`documents`]), and an `echo` per domain
-/// would double the commands virsh has to parse.
+/// one document starting at a `<domain` line (see [`Documents`]), and an `echo` per domain
+/// would double the commands virsh has to parse. One `echo` ends it: virsh exits with the
+/// status of its last command, so a last domain that vanished after the list would otherwise
+/// fail the whole process rather than its own dump (its blank line joins the last document).
 pub(crate) fn dump_script(names: &[String], range: Range<usize>) -> String {
-    names[range]
+    let mut script = names[range]
         .iter()
         .map(|n| dumpxml(n))
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    script.push_str(CLOSING);
+    script
 }
+
+/// What ends every dump script (see [`dump_script`]).
+const CLOSING: &str = "; echo";
 
 /// Cuts `dumpxml` output into its documents as it arrives: each starts at a line that opens the
 /// root element (`<domain ` or `<domain>` at the start of a line; libvirt indents everything
@@ -147,7 +154,11 @@ fn dump_cost(name: &str) -> usize {
 /// many virsh processes share the work evenly; more ranges only where one would pass `limit`.
 pub(crate) fn balanced_chunks(names: &[String], limit: usize, parts: usize) -> Vec<Range<usize>> {
     let total: usize = names.iter().map(|n| dump_cost(n)).sum();
-    cut(names, total.div_ceil(parts.max(1)).max(1), limit)
+    cut(
+        names,
+        total.div_ceil(parts.max(1)).max(1),
+        limit.saturating_sub(CLOSING.len()),
+    )
 }
 
 /// Ranges of `names` that close once they hold `share` bytes, and before they would pass

@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 use std::process::ExitStatus;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::ser::SerializeStruct;
@@ -142,15 +142,22 @@ impl Virsh {
                 self.run_into(&script, None, deadline, ParsedDumps::default())?;
             Ok(attribute(&names[range.clone()], parsed, &stderr))
         };
+        // One failure fails the read: the other workers then stop taking scripts.
+        let failed = AtomicBool::new(false);
         let worker = || {
             let mut done = Vec::new();
-            loop {
+            while !failed.load(Ordering::Relaxed) {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(range) = ranges.get(index) else {
-                    return done;
+                    break;
                 };
-                done.push((index, dump(range)));
+                let dumped = dump(range);
+                if dumped.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+                done.push((index, dumped));
             }
+            done
         };
         let mut done: Vec<(usize, Result<Vec<_>, Error>)> = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..ranges.len().min(PARALLEL_DUMPS))
