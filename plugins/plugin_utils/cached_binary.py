@@ -207,10 +207,10 @@ class CachedBinaryAction(NormalAction):
     def _nfv_install_and_run(self, fast, env, sudoable, *args, **kwargs):
         """The one transfer for this collection version: send, verify, install and run."""
         tmpdir = self._nfv_transfer_dir()
-        sent = self._connection._shell.join_path(tmpdir, "nfv_vhostuser")
-        super()._transfer_file(fast["binary"], sent)
-        super()._fixup_perms2([tmpdir, sent], execute=False)
         try:
+            sent = self._connection._shell.join_path(tmpdir, "nfv_vhostuser")
+            super()._transfer_file(fast["binary"], sent)
+            super()._fixup_perms2([tmpdir, sent], execute=False)
             return super()._low_level_execute_command(self._nfv_install_command(fast, env, sent), sudoable, fast["args"], *args, **kwargs)
         finally:
             super()._remove_tmp_path(tmpdir)
@@ -218,44 +218,64 @@ class CachedBinaryAction(NormalAction):
 
     def _nfv_transfer_dir(self):
         """A temporary directory to send the binary through: Ansible's own under remote_tmp, or,
-        where that cannot be made (a read-only home), one in the first of system_tmpdirs."""
+        where that cannot be made (a read-only home), one in the first of system_tmpdirs, if it
+        exists."""
         try:
             return super()._make_tmp_path()
         except AnsibleConnectionFailure as failure:
             shell = self._connection._shell
-            basefile = shell._generate_temp_dir_name()
-            res = super()._low_level_execute_command(shell.mkdtemp(basefile=basefile, system=True), sudoable=False)
-            made = res.get("stdout", "").strip().split("%s=" % basefile, 1)
-            if res.get("rc") != 0 or len(made) != 2 or not made[1].strip().startswith("/"):
+            first = ((self.get_shell_option("system_tmpdirs", default=[]) or [""])[0] or "").rstrip("/")
+            if not first or not PLAIN_PATH.match(first):
                 raise failure
-            display.vvv("nfv.vhostuser: %s; sending the binary through %s" % (failure, made[1].strip()))
+            basefile = shell._generate_temp_dir_name()
+            made = "test -d %s && %s" % (first, shell.mkdtemp(basefile=basefile, system=True, tmpdir=first))
+            res = super()._low_level_execute_command(made, sudoable=False)
+            path = res.get("stdout", "").strip().split("%s=" % basefile, 1)
+            if res.get("rc") != 0 or len(path) != 2 or not path[1].strip().startswith("/"):
+                raise failure
+            display.vvv("nfv.vhostuser: %s; sending the binary through %s" % (failure, path[1].strip()))
             self._cleanup_remote_tmp = True
-            shell.tmpdir = made[1].strip()
+            shell.tmpdir = path[1].strip()
             return shell.tmpdir
 
     @staticmethod
     def _nfv_prelude(fast):
         """Shell that defines: usable (a cache directory the user owns, not a link, that no one
         else can write, in a parent the user owns alike or a root-owned sticky one, so neither
-        can be swapped; and not marked noexec), verified (a file's owner and hash), and run_from
+        can be swapped; and not marked noexec in the last KEEP_DAYS days), verified (a file's owner
+        and hash), made (creates a cache directory, never a system tmpdir), and run_from
         (runs a binary; on rc 126 marks its directory, removes the binary and returns, so the next
         directory is tried)."""
         return (
             "umask 077; "
             "mine() { [ -d \"$1\" ] && [ -O \"$1\" ] && case $(ls -ldn \"$1\") in d????-??-*) true ;; *) false ;; esac; }; "
             "sticky() { set -- $(ls -ldn \"$1\" 2>/dev/null); case \"$1\" in d????????[tT]*) [ \"$3\" = 0 ] ;; *) false ;; esac; }; "
-            "usable() { [ ! -L \"$1\" ] && mine \"$1\" && { mine \"$1/..\" || sticky \"$1/..\"; } && [ ! -e \"$1/noexec\" ]; }; "
+            "usable() { [ ! -L \"$1\" ] && mine \"$1\" && { mine \"$1/..\" || sticky \"$1/..\"; } && "
+            "{ [ ! -e \"$1/noexec\" ] || [ -n \"$(find \"$1/noexec\" -mtime +%(days)d 2>/dev/null)\" ]; }; }; "
             "verified() { [ -O \"$1\" ] && [ \"$(sha256sum <\"$1\" 2>/dev/null)\" = '%(digest)s  -' ]; }; "
+            "made() { [ -d \"$1\" ] || [ -L \"$1\" ] || mkdir \"$1\" 2>/dev/null; }; "
             "run_from() { echo %(started)s \"$2\"; %(env)s \"$1\" -; r=$?; [ $r -eq 126 ] || exit $r; "
             ": >\"$2/noexec\" 2>/dev/null; rm -f \"$1\"; echo %(noexec)s; }; "
-            % dict(digest=fast["digest"], started=STARTED, noexec=NOEXEC, env=fast["env"])
+            % dict(digest=fast["digest"], started=STARTED, noexec=NOEXEC, env=fast["env"], days=KEEP_DAYS)
         )
 
     def _nfv_run_command(self, fast, env):
         fast["env"] = env.strip()
+        # A miss asks for the binary only where a directory can take it; with none, the plain
+        # path runs at once rather than after a transfer that cannot be installed.
         return self._nfv_prelude(fast) + (
             "for d in %(dirs)s; do b=\"$d/%(digest)s\"; if usable \"$d\" && verified \"$b\"; then run_from \"$b\" \"$d\"; fi; done; "
-            "echo %(miss)s" % dict(dirs=" ".join(fast["dirs"]), digest=fast["digest"], miss=MISS)
+            "d=%(primary)s; [ -d \"$d\" ] || [ -L \"$d\" ] || mkdir -p \"$d\" 2>/dev/null; "
+            "for d in %(dirs)s; do made \"$d\"; if usable \"$d\"; then echo %(miss)s; exit 0; fi; done; "
+            "echo %(unusable)s; echo \"none of %(shown)s is a directory only $(id -un) can write, where a binary can be executed\" >&2"
+            % dict(
+                dirs=" ".join(fast["dirs"]),
+                primary=fast["dir"],
+                digest=fast["digest"],
+                miss=MISS,
+                unusable=UNUSABLE,
+                shown=", ".join(fast["dirs"]),
+            )
         )
 
     def _nfv_install_command(self, fast, env, sent):
@@ -263,10 +283,9 @@ class CachedBinaryAction(NormalAction):
         return self._nfv_prelude(fast) + (
             # remote_tmp may not exist yet; a system tmpdir must (it is never created here).
             "d=%(primary)s; [ -d \"$d\" ] || [ -L \"$d\" ] || mkdir -p \"$d\" 2>/dev/null; "
-            "for d in %(dirs)s; do "
-            "[ -d \"$d\" ] || [ -L \"$d\" ] || mkdir \"$d\" 2>/dev/null; "
-            "usable \"$d\" || continue; "
-            "b=\"$d/%(digest)s\"; t=\"$b.$$\"; "
+            "for d in %(dirs)s; do made \"$d\"; usable \"$d\" || continue; "
+            # The host's name too: a home shared over NFS is written by several hosts.
+            "b=\"$d/%(digest)s\"; t=\"$b.$(uname -n).$$\"; "
             "if cp %(sent)s \"$t\" && verified \"$t\" && chmod 0700 \"$t\" && mv -f \"$t\" \"$b\"; then "
             "find \"$d\" -maxdepth 1 -type f ! -name %(digest)s -mtime +%(days)d -exec rm -f {} + 2>/dev/null; "
             "run_from \"$b\" \"$d\"; else rm -f \"$t\"; fi; done; "
