@@ -121,13 +121,14 @@ class CachedBinaryAction(NormalAction):
             return None
         binary = os.path.realpath(found)
         primary = remote_tmp.rstrip("/") + "/nfv.vhostuser"
-        # $(id -u) is expanded on the host, by the user the module runs as.
-        others = [t.rstrip("/") + "/nfv.vhostuser-$(id -u)" for t in system_tmpdirs if isinstance(t, str) and t.rstrip("/") and PLAIN_PATH.match(t.rstrip("/"))]
+        system = [t.rstrip("/") for t in system_tmpdirs if isinstance(t, str) and t.rstrip("/") and PLAIN_PATH.match(t.rstrip("/"))]
         return {
             "binary": binary,
             "digest": binary_digest(binary),
             "dir": primary,
-            "dirs": [primary] + others,
+            # $(id -u) is expanded on the host, by the user the module runs as.
+            "dirs": [primary] + [t + "/nfv.vhostuser-$(id -u)" for t in system],
+            "system_tmpdirs": system,
             "fall_back": None,
         }
 
@@ -206,7 +207,7 @@ class CachedBinaryAction(NormalAction):
 
     def _nfv_install_and_run(self, fast, env, sudoable, *args, **kwargs):
         """The one transfer for this collection version: send, verify, install and run."""
-        tmpdir = self._nfv_transfer_dir()
+        tmpdir = self._nfv_transfer_dir(fast)
         try:
             sent = self._connection._shell.join_path(tmpdir, "nfv_vhostuser")
             super()._transfer_file(fast["binary"], sent)
@@ -216,17 +217,17 @@ class CachedBinaryAction(NormalAction):
             super()._remove_tmp_path(tmpdir)
             self._connection._shell.tmpdir = None
 
-    def _nfv_transfer_dir(self):
+    def _nfv_transfer_dir(self, fast):
         """A temporary directory to send the binary through: Ansible's own under remote_tmp, or,
         where that cannot be made (a read-only home), one in the first of system_tmpdirs, if it
         exists."""
         try:
             return super()._make_tmp_path()
         except AnsibleConnectionFailure as failure:
-            shell = self._connection._shell
-            first = ((self.get_shell_option("system_tmpdirs", default=[]) or [""])[0] or "").rstrip("/")
-            if not first or not PLAIN_PATH.match(first):
+            if not fast["system_tmpdirs"]:
                 raise failure
+            first = fast["system_tmpdirs"][0]
+            shell = self._connection._shell
             basefile = shell._generate_temp_dir_name()
             made = "test -d %s && %s" % (first, shell.mkdtemp(basefile=basefile, system=True, tmpdir=first))
             res = super()._low_level_execute_command(made, sudoable=False)
@@ -239,13 +240,25 @@ class CachedBinaryAction(NormalAction):
             return shell.tmpdir
 
     @staticmethod
-    def _nfv_prelude(fast):
+    def _nfv_prelude(fast, env):
         """Shell that defines: usable (a cache directory the user owns, not a link, that no one
         else can write, in a parent the user owns alike or a root-owned sticky one, so neither
         can be swapped; and not marked noexec in the last KEEP_DAYS days), verified (a file's owner
-        and hash), made (creates a cache directory, never a system tmpdir), and run_from
-        (runs a binary; on rc 126 marks its directory, removes the binary and returns, so the next
-        directory is tried)."""
+        and hash), prepare (makes the cache directories that can be made: remote_tmp's with its
+        parents, a system tmpdir's only inside an existing system tmpdir), run_from (runs a
+        binary; on rc 126 marks its directory, removes the binary and returns, so the next
+        directory is tried) and none_usable (says that no directory can be used)."""
+        values = dict(
+            digest=fast["digest"],
+            started=STARTED,
+            noexec=NOEXEC,
+            unusable=UNUSABLE,
+            env=env.strip(),
+            days=KEEP_DAYS,
+            primary=fast["dir"],
+            dirs=" ".join(fast["dirs"]),
+            shown=", ".join(fast["dirs"]),
+        )
         return (
             "umask 077; "
             "mine() { [ -d \"$1\" ] && [ -O \"$1\" ] && case $(ls -ldn \"$1\") in d????-??-*) true ;; *) false ;; esac; }; "
@@ -253,51 +266,30 @@ class CachedBinaryAction(NormalAction):
             "usable() { [ ! -L \"$1\" ] && mine \"$1\" && { mine \"$1/..\" || sticky \"$1/..\"; } && "
             "{ [ ! -e \"$1/noexec\" ] || [ -n \"$(find \"$1/noexec\" -mtime +%(days)d 2>/dev/null)\" ]; }; }; "
             "verified() { [ -O \"$1\" ] && [ \"$(sha256sum <\"$1\" 2>/dev/null)\" = '%(digest)s  -' ]; }; "
-            "made() { [ -d \"$1\" ] || [ -L \"$1\" ] || mkdir \"$1\" 2>/dev/null; }; "
+            "prepare() { for c in %(primary)s; do [ -d \"$c\" ] || [ -L \"$c\" ] || mkdir -p \"$c\" 2>/dev/null; done; "
+            "for c in %(dirs)s; do [ -d \"$c\" ] || [ -L \"$c\" ] || mkdir \"$c\" 2>/dev/null; done; }; "
             "run_from() { echo %(started)s \"$2\"; %(env)s \"$1\" -; r=$?; [ $r -eq 126 ] || exit $r; "
             ": >\"$2/noexec\" 2>/dev/null; rm -f \"$1\"; echo %(noexec)s; }; "
-            % dict(digest=fast["digest"], started=STARTED, noexec=NOEXEC, env=fast["env"], days=KEEP_DAYS)
+            "none_usable() { echo %(unusable)s; echo \"none of %(shown)s is a directory only $(id -un) can write, "
+            "where a verified binary (sha256sum) can be installed and executed\" >&2; }; " % values
         )
 
     def _nfv_run_command(self, fast, env):
-        fast["env"] = env.strip()
         # A miss asks for the binary only where a directory can take it; with none, the plain
         # path runs at once rather than after a transfer that cannot be installed.
-        return self._nfv_prelude(fast) + (
+        return self._nfv_prelude(fast, env) + (
             "for d in %(dirs)s; do b=\"$d/%(digest)s\"; if usable \"$d\" && verified \"$b\"; then run_from \"$b\" \"$d\"; fi; done; "
-            "d=%(primary)s; [ -d \"$d\" ] || [ -L \"$d\" ] || mkdir -p \"$d\" 2>/dev/null; "
-            "for d in %(dirs)s; do made \"$d\"; if usable \"$d\"; then echo %(miss)s; exit 0; fi; done; "
-            "echo %(unusable)s; echo \"none of %(shown)s is a directory only $(id -un) can write, where a binary can be executed\" >&2"
-            % dict(
-                dirs=" ".join(fast["dirs"]),
-                primary=fast["dir"],
-                digest=fast["digest"],
-                miss=MISS,
-                unusable=UNUSABLE,
-                shown=", ".join(fast["dirs"]),
-            )
+            "prepare; for d in %(dirs)s; do if usable \"$d\"; then echo %(miss)s; exit 0; fi; done; none_usable"
+            % dict(dirs=" ".join(fast["dirs"]), digest=fast["digest"], miss=MISS)
         )
 
     def _nfv_install_command(self, fast, env, sent):
-        fast["env"] = env.strip()
-        return self._nfv_prelude(fast) + (
-            # remote_tmp may not exist yet; a system tmpdir must (it is never created here).
-            "d=%(primary)s; [ -d \"$d\" ] || [ -L \"$d\" ] || mkdir -p \"$d\" 2>/dev/null; "
-            "for d in %(dirs)s; do made \"$d\"; usable \"$d\" || continue; "
+        return self._nfv_prelude(fast, env) + (
+            "prepare; for d in %(dirs)s; do usable \"$d\" || continue; "
             # The host's name too: a home shared over NFS is written by several hosts.
             "b=\"$d/%(digest)s\"; t=\"$b.$(uname -n).$$\"; "
             "if cp %(sent)s \"$t\" && verified \"$t\" && chmod 0700 \"$t\" && mv -f \"$t\" \"$b\"; then "
             "find \"$d\" -maxdepth 1 -type f ! -name %(digest)s -mtime +%(days)d -exec rm -f {} + 2>/dev/null; "
-            "run_from \"$b\" \"$d\"; else rm -f \"$t\"; fi; done; "
-            "echo %(unusable)s; echo \"none of %(shown)s is a directory only $(id -un) can write, where a verified binary "
-            "(sha256sum) can be installed and executed\" >&2"
-            % dict(
-                primary=fast["dir"],
-                dirs=" ".join(fast["dirs"]),
-                digest=fast["digest"],
-                sent=shlex.quote(sent),
-                days=KEEP_DAYS,
-                unusable=UNUSABLE,
-                shown=", ".join(fast["dirs"]),
-            )
+            "run_from \"$b\" \"$d\"; else rm -f \"$t\"; fi; done; none_usable"
+            % dict(dirs=" ".join(fast["dirs"]), digest=fast["digest"], sent=shlex.quote(sent), days=KEEP_DAYS)
         )
