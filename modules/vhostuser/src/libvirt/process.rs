@@ -167,29 +167,11 @@ struct Pipes<O> {
 impl<O: Send + 'static> Pipes<O> {
     fn start<S: Sink<Output = O>>(child: &mut Child, sink: S) -> Pipes<O> {
         let (tx, rx) = mpsc::channel();
-        if let Some(mut out) = child.stdout.take() {
-            let tx = tx.clone();
-            thread::spawn(move || {
-                let mut sink = sink;
-                let mut buf = vec![0; 64 * 1024];
-                loop {
-                    match out.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => sink.feed(&buf[..n]),
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => break,
-                    }
-                }
-                // The receiver is gone when the run timed out; nobody needs the output then.
-                let _ = tx.send(Drained::Out(sink.finish()));
-            });
+        if let Some(out) = child.stdout.take() {
+            drain(out, sink, Drained::Out, tx.clone());
         }
-        if let Some(mut err) = child.stderr.take() {
-            thread::spawn(move || {
-                let mut bytes = Vec::new();
-                let _ = err.read_to_end(&mut bytes);
-                let _ = tx.send(Drained::Err(bytes));
-            });
+        if let Some(err) = child.stderr.take() {
+            drain(err, Vec::new(), Drained::Err, tx);
         }
         Pipes { rx }
     }
@@ -206,6 +188,29 @@ impl<O: Send + 'static> Pipes<O> {
             }
         }
     }
+}
+
+/// Feeds `pipe` to `sink` until it ends, on a detached thread, and sends what the sink made of
+/// it. A read error ends the stream early; what was read so far still counts.
+fn drain<S: Sink, O: Send + 'static>(
+    mut pipe: impl Read + Send + 'static,
+    mut sink: S,
+    wrap: fn(S::Output) -> Drained<O>,
+    tx: mpsc::Sender<Drained<O>>,
+) {
+    thread::spawn(move || {
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => sink.feed(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        // The receiver is gone when the run timed out; nobody needs the output then.
+        let _ = tx.send(wrap(sink.finish()));
+    });
 }
 
 #[cfg(test)]

@@ -326,46 +326,43 @@ fn describe_status(status: ExitStatus) -> String {
     status.to_string().replace(": ", " ")
 }
 
-/// One document of a dump, parsed as soon as it was complete; its text is kept only when it
-/// did not parse, to tell whose it is.
+/// One document of a dump, parsed as soon as it was complete; one that did not parse keeps its
+/// text, to tell whose it is.
 #[derive(Debug)]
-struct Dumped {
-    parsed: Result<Domain, DomainError>,
-    text: Option<String>,
+#[allow(clippy::large_enum_variant)] // nearly every document parses; boxing would cost each one
+enum Dumped {
+    Parsed(Domain),
+    Broken { error: DomainError, text: String },
 }
 
 impl Dumped {
     fn parse(xml: String) -> Dumped {
         match parse_domain(&xml) {
-            Ok(domain) => Dumped {
-                parsed: Ok(domain),
-                text: None,
-            },
-            Err(e) => Dumped {
-                parsed: Err(e.into()),
-                text: Some(xml),
+            Ok(domain) => Dumped::Parsed(domain),
+            Err(e) => Dumped::Broken {
+                error: e.into(),
+                text: xml,
             },
         }
     }
 
     /// Whether this is `name`'s document.
     fn is_of(&self, name: &str) -> bool {
-        match &self.parsed {
-            Ok(domain) => domain.name == name,
-            Err(_) => self
-                .text
-                .as_deref()
-                .is_some_and(|t| t.contains(&format!("<name>{}</name>", escape_text(name)))),
+        match self {
+            Dumped::Parsed(domain) => domain.name == name,
+            Dumped::Broken { text, .. } => {
+                text.contains(&format!("<name>{}</name>", escape_text(name)))
+            }
         }
     }
 
     /// The domain, if it is `name`'s.
     fn domain_of(self, name: &str) -> Result<Domain, DomainError> {
-        let domain = self.parsed?;
-        if domain.name != name {
-            return Err(DomainError::OtherDomain { found: domain.name });
+        match self {
+            Dumped::Parsed(domain) if domain.name == name => Ok(domain),
+            Dumped::Parsed(domain) => Err(DomainError::OtherDomain { found: domain.name }),
+            Dumped::Broken { error, .. } => Err(error),
         }
-        Ok(domain)
     }
 }
 
